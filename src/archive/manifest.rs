@@ -1,0 +1,127 @@
+//! `manifest.json`: what the archive holds and how it came to be. Written last; `verify`
+//! checks every other member against it.
+
+use crate::collectors::CollectorId;
+use crate::outcome::{CollectorStatus, RunStatus};
+use crate::record::{Sha256, Timestamp};
+use crate::source::{FileMeta, HostFacts, SourceDescription};
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field of the manifest or a record changes meaning or name.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub command_line: Vec<String>,
+    pub run_as: RunAs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseInfo>,
+    pub host: HostFacts,
+    pub source: SourceDescription,
+    pub profile: ProfileInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Timestamp>,
+    pub started: Timestamp,
+    pub ended: Timestamp,
+    pub status: RunStatus,
+    pub collectors: Vec<CollectorReport>,
+    pub members: Vec<MemberEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    pub target: String,
+}
+
+impl ToolInfo {
+    pub fn current() -> ToolInfo {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: option_env!("IRSNAP_GIT_COMMIT")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            target: env!("IRSNAP_TARGET").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunAs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    pub elevated: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CaseInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examiner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProfileInfo {
+    pub name: String,
+    /// SHA-256 of the profile's exact text, so the run can be reproduced.
+    pub sha256: Sha256,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CollectorReport {
+    pub id: CollectorId,
+    pub status: CollectorStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub records: u64,
+    pub files: u64,
+    pub duration_ms: u64,
+    pub error_count: u64,
+    /// The first errors, capped; `error_count` has the total.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    pub warning_count: u64,
+}
+
+/// One member of the archive other than `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberEntry {
+    pub path: String,
+    pub size: u64,
+    pub sha256: Sha256,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collector: Option<CollectorId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalFile>,
+}
+
+/// Where a raw copy came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OriginalFile {
+    /// Path as the evidence's OS writes it (lossy if the name is not valid text).
+    pub path: String,
+    /// The name's exact bytes, base64, when they are not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes_b64: Option<String>,
+    #[serde(flatten)]
+    pub meta: FileMeta,
+    /// Hash of the whole source file (differs from the member's when the copy was capped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256>,
+    pub bytes_read: u64,
+    #[serde(default)]
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_error: Option<String>,
+}

@@ -1,0 +1,77 @@
+//! The command line, as clap sees it. Nothing outside this file and `config` sees clap types.
+
+use crate::source::OsFamily;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "irsnap",
+    version,
+    about = "Incident-response triage for the MITRE ATT&CK Execution tactic: one static \
+             binary snapshots processes, network, scheduled tasks, PowerShell and shell \
+             history and staged scripts into one hashed archive.",
+    after_help = "Exit codes: 0 complete, 1 failed (no archive), 2 partial, 3 verify mismatch, \
+                  4 interrupted, 64 usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect a triage archive from this host (or from an offline root).
+    Collect(CollectArgs),
+    /// Check every member of an archive against its manifest, and the archive against its
+    /// .sha256 sidecar.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Directory the archive is written to (created if missing).
+    #[arg(short = 'o', long = "output", default_value = ".")]
+    pub output: PathBuf,
+    /// Case identifier recorded in the manifest.
+    #[arg(long)]
+    pub case: Option<String>,
+    /// Who is collecting, recorded in the manifest.
+    #[arg(long)]
+    pub examiner: Option<String>,
+    /// Free text recorded in the manifest.
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Collect from an offline root (a mounted image, or a folder laid out like a system
+    /// drive) instead of the live host.
+    #[arg(long, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// The OS of the offline root, when its layout does not tell.
+    #[arg(long, value_enum, requires = "root")]
+    pub root_os: Option<OsFamily>,
+    /// Built-in profile name or path to a profile file.
+    #[arg(long, default_value = crate::profile::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// Only records newer than this: a duration back from now (`7d`, `12h`, `1h30m`) or a
+    /// date (`2026-11-01`, `2026-11-01T08:00:00Z`).
+    #[arg(long, value_name = "DURATION|DATE")]
+    pub since: Option<String>,
+    /// Stop collecting after this long (`90s`, `5m`) and finish the archive.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+    /// No progress and no summary on the terminal (the archive path is still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print a machine-readable summary on stdout instead of the human one.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The archive (.zip) to verify.
+    pub archive: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,15 @@
+//! irsnap: an incident-response triage collector for the MITRE ATT&CK Execution tactic.
+//! See ARCHITECTURE.md for how the pieces fit.
+#![deny(unsafe_code)]
+
+pub mod archive;
+pub mod cli;
+pub mod collectors;
+pub mod commands;
+pub mod config;
+pub mod outcome;
+pub mod privilege;
+pub mod profile;
+pub mod record;
+pub mod sink;
+pub mod source;

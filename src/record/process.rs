@@ -1,0 +1,86 @@
+use super::{Sha256, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// One process of the live snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    pub name: String,
+    /// Path of the executable image as the OS reports it (without Linux's " (deleted)" suffix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_path: Option<String>,
+    pub image_kind: ImageKind,
+    /// Arguments exactly as the process holds them. Non-UTF-8 bytes are replaced (U+FFFD)
+    /// here and kept verbatim, base64-encoded, in `argv_raw_b64`.
+    pub argv: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv_raw_b64: Option<Vec<String>>,
+    /// `argv` joined with spaces (Linux), or the command line the OS stores (Windows).
+    pub command_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub kernel_thread: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_sha256: Option<Sha256>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<u64>,
+    pub image_hash_status: HashStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_hash_error: Option<String>,
+    /// Archive member holding a copy of the image, when irsnap copied it (deleted or
+    /// memory-only images, which exist nowhere else once the process ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_copy: Option<String>,
+    /// Parent first, then its parent, up to the root of the tree; so no join is needed.
+    pub ancestry: Vec<Ancestor>,
+    /// What could not be read and why (permission denied, vanished mid-read, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ancestor {
+    pub pid: u32,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageKind {
+    /// A file on disk.
+    File,
+    /// The file was deleted (or replaced) after the process started.
+    Deleted,
+    /// An anonymous memory file (memfd_create): fileless execution.
+    Memfd,
+    /// Kernel threads have no image.
+    None,
+    /// The image could not be determined (permission denied, vanished).
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashStatus {
+    Hashed,
+    /// Larger than the configured cap; `image_size` says how large.
+    TooLarge,
+    Unreadable,
+    NotApplicable,
+    Disabled,
+}

@@ -1,0 +1,199 @@
+//! Where collectors put what they find: typed records and file contents. The archive is one
+//! sink; [`MemorySink`] is another, so every collector is testable without an archive.
+//! Collectors never hash and never write: the sink hashes while it streams.
+
+use crate::record::{Record, Sha256};
+use crate::source::FileMeta;
+use sha2::Digest;
+use std::io::{Read, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("writing the archive failed: {0}")]
+    Write(#[source] std::io::Error),
+    #[error("serializing a record failed: {0}")]
+    Serialize(#[source] serde_json::Error),
+    #[error("zip: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}
+
+/// A file a collector hands to the sink.
+pub struct FileRequest<'a> {
+    /// Path as the evidence's OS writes it (`C:\Windows\...`, `/etc/crontab`).
+    pub display: String,
+    /// Logical path (see `source`), used to name the archive member.
+    pub logical: &'a std::path::Path,
+    pub meta: &'a FileMeta,
+    /// Store a copy in the archive (otherwise: hash only).
+    pub copy: bool,
+    /// At most this many bytes are copied; the rest is still read and hashed.
+    pub copy_cap: u64,
+    /// Keep up to this many bytes in memory for the collector to parse (one read serves
+    /// hashing, copying and parsing).
+    pub keep: usize,
+    /// Archive member name to use instead of the one derived from `logical`.
+    pub member_name: Option<String>,
+}
+
+/// What happened to a file handed to the sink.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    /// SHA-256 of everything read from the source; `None` when a read error stopped it early.
+    pub sha256: Option<Sha256>,
+    pub bytes_read: u64,
+    /// Archive member, when a copy was stored.
+    pub member: Option<String>,
+    pub copied: u64,
+    /// The copy stopped at `copy_cap`.
+    pub truncated: bool,
+    pub kept: Vec<u8>,
+    /// `kept` holds the whole file.
+    pub kept_complete: bool,
+    pub read_error: Option<String>,
+}
+
+pub trait Sink {
+    fn record(&mut self, rec: Record) -> Result<(), SinkError>;
+    fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError>;
+    /// Something worth knowing that is not a failure (a process vanished mid-read).
+    fn warn(&mut self, msg: String);
+    /// One item could not be collected; the collector's status becomes `partial`.
+    fn error(&mut self, msg: String);
+}
+
+const CHUNK: usize = 256 * 1024;
+
+/// Read `reader` to its end once: hash everything, write up to `copy_cap` bytes to `out`,
+/// keep up to `keep` bytes. A read error ends the copy and is reported, never mistaken
+/// for the end of the file.
+pub fn stream_copy(
+    reader: &mut dyn Read,
+    mut out: Option<&mut dyn Write>,
+    copy_cap: u64,
+    keep: usize,
+) -> Result<FileOutcome, std::io::Error> {
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut o = FileOutcome::default();
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                o.read_error = Some(format!("read error at offset {}: {e}", o.bytes_read));
+                break;
+            }
+        };
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        if let Some(w) = out.as_deref_mut() {
+            let room = copy_cap.saturating_sub(o.copied);
+            let take = usize::try_from(room).unwrap_or(usize::MAX).min(n);
+            if take > 0 {
+                w.write_all(&chunk[..take])?;
+                o.copied += take as u64;
+            }
+            if take < n {
+                o.truncated = true;
+            }
+        }
+        let room = keep.saturating_sub(o.kept.len());
+        o.kept.extend_from_slice(&chunk[..room.min(n)]);
+        o.bytes_read += n as u64;
+    }
+    if o.read_error.is_none() {
+        o.sha256 = Some(Sha256(hasher.finalize().into()));
+    }
+    o.kept_complete = o.read_error.is_none() && o.kept.len() as u64 == o.bytes_read;
+    Ok(o)
+}
+
+pub struct MemoryFile {
+    pub display: String,
+    pub sha256: Option<Sha256>,
+    pub bytes_read: u64,
+    pub truncated: bool,
+    pub copy: Vec<u8>,
+}
+
+/// A sink that keeps everything in memory: for tests and for library use.
+#[derive(Default)]
+pub struct MemorySink {
+    pub records: Vec<Record>,
+    pub files: Vec<MemoryFile>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+impl Sink for MemorySink {
+    fn record(&mut self, rec: Record) -> Result<(), SinkError> {
+        self.records.push(rec);
+        Ok(())
+    }
+
+    fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError> {
+        let mut copy = Vec::new();
+        let out: Option<&mut dyn Write> = if req.copy { Some(&mut copy) } else { None };
+        let mut o = stream_copy(reader, out, req.copy_cap, req.keep).map_err(SinkError::Write)?;
+        if req.copy {
+            o.member = Some(req.display.clone());
+        }
+        self.files.push(MemoryFile {
+            display: req.display.clone(),
+            sha256: o.sha256,
+            bytes_read: o.bytes_read,
+            truncated: o.truncated,
+            copy,
+        });
+        Ok(o)
+    }
+
+    fn warn(&mut self, msg: String) {
+        self.warnings.push(msg);
+    }
+
+    fn error(&mut self, msg: String) {
+        self.errors.push(msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FailAfter(usize);
+    impl Read for FailAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("boom"));
+            }
+            let n = self.0.min(buf.len());
+            buf[..n].fill(b'x');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn copy_cap_hashes_whole_file() {
+        let data = vec![7u8; 1_000_000];
+        let mut out = Vec::new();
+        let o = stream_copy(&mut &data[..], Some(&mut out), 1000, 10).unwrap();
+        assert_eq!(o.sha256, Some(Sha256::digest(&data)));
+        assert_eq!(out.len(), 1000);
+        assert!(o.truncated);
+        assert_eq!(o.kept.len(), 10);
+        assert!(!o.kept_complete);
+        assert_eq!(o.bytes_read, 1_000_000);
+    }
+
+    #[test]
+    fn read_error_is_not_end_of_file() {
+        let o = stream_copy(&mut FailAfter(10), None, 0, 100).unwrap();
+        assert!(o.sha256.is_none());
+        assert_eq!(o.bytes_read, 10);
+        assert!(o.read_error.unwrap().contains("offset 10"));
+        assert!(!o.kept_complete);
+    }
+}

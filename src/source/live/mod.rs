@@ -1,0 +1,234 @@
+//! The live host. Platform code lives in one file per OS; this file holds what is shared.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as platform;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
+
+#[cfg(not(any(target_os = "linux", windows)))]
+mod unsupported;
+#[cfg(not(any(target_os = "linux", windows)))]
+use unsupported as platform;
+
+use super::{
+    DirEntry, FileMeta, FsView, HostFacts, OpenedFile, OsFamily, RawSocket, Source,
+    SourceDescription, SourceError, UserAccount,
+};
+use crate::record::{ProcessRecord, Protocol};
+use std::path::Path;
+
+pub struct LiveSource {
+    view: FsView,
+}
+
+impl LiveSource {
+    pub fn new() -> LiveSource {
+        LiveSource {
+            view: platform::root_view(),
+        }
+    }
+}
+
+impl Default for LiveSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Source for LiveSource {
+    fn describe(&self) -> SourceDescription {
+        SourceDescription::Live { os: self.os() }
+    }
+
+    fn os(&self) -> OsFamily {
+        OsFamily::current()
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn display_path(&self, logical: &Path) -> String {
+        platform::display_path(logical)
+    }
+
+    fn metadata(&self, logical: &Path) -> Result<FileMeta, SourceError> {
+        self.view.metadata(logical)
+    }
+
+    fn read_dir(&self, logical: &Path) -> Result<Vec<DirEntry>, SourceError> {
+        self.view.read_dir(logical)
+    }
+
+    fn open(&self, logical: &Path) -> Result<OpenedFile, SourceError> {
+        self.view.open(logical)
+    }
+
+    fn host_facts(&self) -> HostFacts {
+        let mut facts = platform::host_facts(&self.view);
+        facts.architecture = Some(std::env::consts::ARCH.to_string());
+        facts.ip_addresses = ip_addresses();
+        facts
+    }
+
+    fn users(&self) -> Vec<UserAccount> {
+        platform::users(&self.view)
+    }
+
+    fn processes(&self) -> Result<Vec<ProcessRecord>, SourceError> {
+        platform::processes(&self.view)
+    }
+
+    fn open_process_image(&self, process: &ProcessRecord) -> Result<OpenedFile, SourceError> {
+        platform::open_process_image(&self.view, process)
+    }
+
+    fn connections(&self) -> Result<Vec<RawSocket>, SourceError> {
+        connections()
+    }
+}
+
+/// Addresses of every interface, as `address/prefix` strings.
+fn ip_addresses() -> Vec<String> {
+    let Ok(networks) = sysinfo::Networks::new_with_refreshed_list() else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = (&networks)
+        .into_iter()
+        .flat_map(|(_, data)| data.ip_networks().iter())
+        .map(|n| format!("{}/{}", n.addr, n.prefix))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Sockets through netstat2 (netlink on Linux, IP Helper on Windows). netstat2 panics when
+/// /proc cannot be read, so the call is fenced: a panic becomes this source's error.
+fn connections() -> Result<Vec<RawSocket>, SourceError> {
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo};
+    let result = std::panic::catch_unwind(|| {
+        netstat2::get_sockets_info(
+            AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6,
+            ProtocolFlags::TCP | ProtocolFlags::UDP,
+        )
+    });
+    let sockets = match result {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return Err(SourceError::Other {
+                what: "network sockets".into(),
+                message: e.to_string(),
+            });
+        }
+        Err(panic) => {
+            return Err(SourceError::Other {
+                what: "network sockets".into(),
+                message: format!("netstat2 panicked: {}", panic_message(&*panic)),
+            });
+        }
+    };
+    Ok(sockets
+        .into_iter()
+        .map(|s| {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let uid = Some(s.uid);
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            let uid = None;
+            match s.protocol_socket_info {
+                ProtocolSocketInfo::Tcp(t) => {
+                    // A listening socket has no peer; netstat2 reports 0.0.0.0:0 / [::]:0.
+                    let no_peer = t.remote_addr.is_unspecified() && t.remote_port == 0;
+                    RawSocket {
+                        protocol: if t.local_addr.is_ipv6() {
+                            Protocol::Tcp6
+                        } else {
+                            Protocol::Tcp
+                        },
+                        local_address: t.local_addr,
+                        local_port: t.local_port,
+                        remote_address: (!no_peer).then_some(t.remote_addr),
+                        remote_port: (!no_peer).then_some(t.remote_port),
+                        state: Some(tcp_state_name(&t.state)),
+                        pids: s.associated_pids,
+                        uid,
+                    }
+                }
+                ProtocolSocketInfo::Udp(u) => RawSocket {
+                    protocol: if u.local_addr.is_ipv6() {
+                        Protocol::Udp6
+                    } else {
+                        Protocol::Udp
+                    },
+                    local_address: u.local_addr,
+                    local_port: u.local_port,
+                    remote_address: None,
+                    remote_port: None,
+                    state: None,
+                    pids: s.associated_pids,
+                    uid,
+                },
+            }
+        })
+        .collect())
+}
+
+fn tcp_state_name(state: &netstat2::TcpState) -> String {
+    use netstat2::TcpState as S;
+    match state {
+        S::Closed => "closed",
+        S::Listen => "listen",
+        S::SynSent => "syn_sent",
+        S::SynReceived => "syn_received",
+        S::Established => "established",
+        S::FinWait1 => "fin_wait1",
+        S::FinWait2 => "fin_wait2",
+        S::CloseWait => "close_wait",
+        S::Closing => "closing",
+        S::LastAck => "last_ack",
+        S::TimeWait => "time_wait",
+        S::DeleteTcb => "delete_tcb",
+        S::Unknown => "unknown",
+    }
+    .to_string()
+}
+
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// `NAME`/`PRETTY_NAME` and `VERSION_ID`/`VERSION` from os-release(5) text.
+pub fn parse_os_release(text: &str) -> (Option<String>, Option<String>) {
+    let mut fields = std::collections::HashMap::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            fields.insert(k.trim().to_string(), v.to_string());
+        }
+    }
+    let name = fields
+        .get("PRETTY_NAME")
+        .or_else(|| fields.get("NAME"))
+        .cloned();
+    let version = fields
+        .get("VERSION_ID")
+        .or_else(|| fields.get("VERSION"))
+        .cloned();
+    (name, version)
+}
+
+#[cfg(windows)]
+pub fn windows_is_elevated() -> bool {
+    platform::is_elevated()
+}
