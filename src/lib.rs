@@ -8,6 +8,7 @@ pub mod collectors;
 pub mod commands;
 pub mod config;
 pub mod outcome;
+pub mod parsers;
 pub mod privilege;
 pub mod profile;
 pub mod record;

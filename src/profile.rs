@@ -2,7 +2,10 @@
 //! files; the built-in ones are embedded in the binary. Unknown collectors, misspelled
 //! options and bad values are refused before anything is collected, with file and line.
 
-use crate::collectors::{CollectorId, ProcessOptions};
+use crate::collectors::{
+    CollectorId, ExecutionEventsOptions, PowershellLogsOptions, ProcessOptions,
+    ScheduledTasksOptions, ShellHistoryOptions, TempScriptsOptions,
+};
 use crate::record::Sha256;
 use serde::Deserialize;
 use std::path::Path;
@@ -94,6 +97,11 @@ pub struct NoOptions {}
 pub struct CollectorsSection {
     pub processes: Option<ProcessOptions>,
     pub network: Option<NoOptions>,
+    pub temp_scripts: Option<TempScriptsOptions>,
+    pub execution_events: Option<ExecutionEventsOptions>,
+    pub powershell_logs: Option<PowershellLogsOptions>,
+    pub shell_history: Option<ShellHistoryOptions>,
+    pub scheduled_tasks: Option<ScheduledTasksOptions>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +125,11 @@ impl Profile {
         match id {
             CollectorId::Processes => self.collectors.processes.is_some(),
             CollectorId::Network => self.collectors.network.is_some(),
+            CollectorId::TempScripts => self.collectors.temp_scripts.is_some(),
+            CollectorId::ExecutionEvents => self.collectors.execution_events.is_some(),
+            CollectorId::PowershellLogs => self.collectors.powershell_logs.is_some(),
+            CollectorId::ShellHistory => self.collectors.shell_history.is_some(),
+            CollectorId::ScheduledTasks => self.collectors.scheduled_tasks.is_some(),
         }
     }
 

@@ -1,8 +1,13 @@
 //! Collectors: one file each, registered here and only here. A collector reads the host only
 //! through [`Source`] and writes only to a [`Sink`].
 
+mod execution_events;
 mod network;
+mod powershell_logs;
 mod processes;
+mod scheduled_tasks;
+mod shell_history;
+mod temp_scripts;
 
 use crate::profile::Profile;
 use crate::record::{ProcessRecord, Timestamp};
@@ -33,16 +38,34 @@ use std::time::Instant;
 pub enum CollectorId {
     Processes,
     Network,
+    TempScripts,
+    ExecutionEvents,
+    PowershellLogs,
+    ShellHistory,
+    ScheduledTasks,
 }
 
 impl CollectorId {
     /// In order of volatility: what changes fastest is collected first.
-    pub const ALL: &'static [CollectorId] = &[CollectorId::Processes, CollectorId::Network];
+    pub const ALL: &'static [CollectorId] = &[
+        CollectorId::Processes,
+        CollectorId::Network,
+        CollectorId::TempScripts,
+        CollectorId::ExecutionEvents,
+        CollectorId::PowershellLogs,
+        CollectorId::ShellHistory,
+        CollectorId::ScheduledTasks,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             CollectorId::Processes => "processes",
             CollectorId::Network => "network",
+            CollectorId::TempScripts => "temp_scripts",
+            CollectorId::ExecutionEvents => "execution_events",
+            CollectorId::PowershellLogs => "powershell_logs",
+            CollectorId::ShellHistory => "shell_history",
+            CollectorId::ScheduledTasks => "scheduled_tasks",
         }
     }
 
@@ -123,9 +146,41 @@ pub fn build(profile: &Profile) -> Vec<Box<dyn Collector>> {
                     profile.collectors.processes.clone().unwrap_or_default(),
                 )),
                 CollectorId::Network => Box::new(network::Network),
+                CollectorId::TempScripts => Box::new(temp_scripts::TempScripts::new(
+                    profile.collectors.temp_scripts.clone().unwrap_or_default(),
+                )),
+                CollectorId::ExecutionEvents => Box::new(execution_events::ExecutionEvents::new(
+                    profile
+                        .collectors
+                        .execution_events
+                        .clone()
+                        .unwrap_or_default(),
+                )),
+                CollectorId::PowershellLogs => Box::new(powershell_logs::PowershellLogs::new(
+                    profile
+                        .collectors
+                        .powershell_logs
+                        .clone()
+                        .unwrap_or_default(),
+                )),
+                CollectorId::ShellHistory => Box::new(shell_history::ShellHistory::new(
+                    profile.collectors.shell_history.clone().unwrap_or_default(),
+                )),
+                CollectorId::ScheduledTasks => Box::new(scheduled_tasks::ScheduledTasks::new(
+                    profile
+                        .collectors
+                        .scheduled_tasks
+                        .clone()
+                        .unwrap_or_default(),
+                )),
             }
         })
         .collect()
 }
 
+pub use execution_events::ExecutionEventsOptions;
+pub use powershell_logs::PowershellLogsOptions;
 pub use processes::ProcessOptions;
+pub use scheduled_tasks::ScheduledTasksOptions;
+pub use shell_history::ShellHistoryOptions;
+pub use temp_scripts::TempScriptsOptions;

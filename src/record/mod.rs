@@ -1,11 +1,21 @@
 //! Typed records: what collectors emit, what the archive stores as JSON lines, and what
 //! detection and the report read back. Field names are stable: they are the archive's schema.
 
+mod execution_event;
+mod history;
 mod network;
+mod powershell;
 mod process;
+mod scheduled_task;
+mod temp_file;
 
+pub use execution_event::ExecutionEventRecord;
+pub use history::HistoryRecord;
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
+pub use powershell::PowershellRecord;
 pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
+pub use scheduled_task::ScheduledTaskRecord;
+pub use temp_file::TempFileRecord;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -82,6 +92,11 @@ impl<'de> Deserialize<'de> for Sha256 {
 pub enum Record {
     Process(ProcessRecord),
     Connection(ConnectionRecord),
+    TempFile(TempFileRecord),
+    ExecutionEvent(ExecutionEventRecord),
+    Powershell(PowershellRecord),
+    History(HistoryRecord),
+    ScheduledTask(ScheduledTaskRecord),
 }
 
 #[cfg(test)]

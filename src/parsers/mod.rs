@@ -1,0 +1,11 @@
+//! Format parsers. Each takes bytes or a `Read + Seek`, never a host path, and turns hostile
+//! input into errors or warnings, never panics. Collectors feed them what the source read.
+
+pub mod cron;
+pub mod evtx_read;
+pub mod exec_events;
+pub mod powershell;
+pub mod shell_history;
+pub mod systemd_unit;
+pub mod task_job;
+pub mod task_xml;

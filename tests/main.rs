@@ -1,0 +1,5 @@
+//! One integration-test binary: each module tests one area by running the real `irsnap`
+//! binary and opening the archive it wrote.
+
+mod foundation;
+mod harness;
