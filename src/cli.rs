@@ -26,6 +26,20 @@ pub enum Command {
     /// Check every member of an archive against its manifest, and the archive against its
     /// .sha256 sidecar.
     Verify(VerifyArgs),
+    /// List the built-in collection profiles, or print one.
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub action: Option<ProfilesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesAction {
+    /// Print a profile's text (a built-in name or a path), after checking that it is valid.
+    Show { name: String },
 }
 
 #[derive(Debug, Args)]

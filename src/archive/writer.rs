@@ -187,9 +187,10 @@ impl ArchiveWriter {
         collector: Option<CollectorId>,
         req: &FileRequest,
         reader: &mut dyn Read,
+        stop: &dyn Fn() -> bool,
     ) -> Result<FileOutcome, SinkError> {
         if !req.copy {
-            return stream_copy(reader, None, 0, req.keep).map_err(SinkError::Write);
+            return stream_copy(reader, None, 0, req.keep, stop).map_err(SinkError::Write);
         }
         let wanted = match &req.member_name {
             Some(n) => sanitize_member(n),
@@ -206,7 +207,7 @@ impl ArchiveWriter {
             .start_file(name.clone(), Self::options(req.meta.mtime, large))?;
         let mut hw = HashingWriter::new(&mut self.zip);
         let mut outcome =
-            stream_copy(reader, Some(&mut hw), cap, req.keep).map_err(SinkError::Write)?;
+            stream_copy(reader, Some(&mut hw), cap, req.keep, stop).map_err(SinkError::Write)?;
         let (_, member_sha, member_size) = hw.finish();
         outcome.member = Some(name.clone());
         self.members.push(MemberEntry {

@@ -40,6 +40,7 @@ impl RunLog {
 /// The sink one collector writes to: the archive, plus its own counts and messages.
 struct CollectorSink<'a> {
     archive: &'a mut ArchiveWriter,
+    cancel: &'a Cancel,
     log: &'a mut RunLog,
     id: CollectorId,
     records: u64,
@@ -57,7 +58,9 @@ impl Sink for CollectorSink<'_> {
     }
 
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError> {
-        let o = self.archive.add_file(Some(self.id), req, reader)?;
+        let cancel = self.cancel;
+        let stop = || cancel.should_stop().is_some();
+        let o = self.archive.add_file(Some(self.id), req, reader, &stop)?;
         if o.member.is_some() {
             self.files += 1;
         }
@@ -187,6 +190,7 @@ fn run_one(
     };
     let mut sink = CollectorSink {
         archive,
+        cancel: state.cancel,
         log,
         id,
         records: 0,

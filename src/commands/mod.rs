@@ -1,6 +1,7 @@
 //! One module per subcommand. This layer uses anyhow; the library below uses thiserror.
 
 pub mod collect;
+pub mod profiles;
 pub mod verify;
 
 use crate::cli::{Cli, Command};
@@ -14,6 +15,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<Exit> {
             collect::run(&config)
         }
         Command::Verify(args) => verify::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
     }
 }
 
