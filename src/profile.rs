@@ -104,11 +104,32 @@ pub struct CollectorsSection {
     pub scheduled_tasks: Option<ScheduledTasksOptions>,
 }
 
+/// Limits on the archive as a whole.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveOptions {
+    /// Raw copies stop (files are still listed and hashed) once the archive reaches this size.
+    pub max_size: Option<ByteSize>,
+    /// Leave at least this much free on the output volume: copies stop before the disk fills.
+    pub keep_free: ByteSize,
+}
+
+impl Default for ArchiveOptions {
+    fn default() -> Self {
+        ArchiveOptions {
+            max_size: None,
+            keep_free: ByteSize(64 << 20),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub name: String,
     pub description: String,
+    #[serde(default)]
+    pub archive: ArchiveOptions,
     #[serde(default)]
     pub collectors: CollectorsSection,
     /// SHA-256 of the exact text the profile was read from.

@@ -50,6 +50,9 @@ pub struct FileOutcome {
     /// `kept` holds the whole file.
     pub kept_complete: bool,
     pub read_error: Option<String>,
+    /// The copy was not stored (archive size budget or output volume full); the file was
+    /// still read and hashed.
+    pub copy_skipped: Option<String>,
 }
 
 pub trait Sink {

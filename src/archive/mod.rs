@@ -3,6 +3,7 @@
 
 pub mod manifest;
 pub mod names;
+pub mod space;
 pub mod verify;
 mod writer;
 

@@ -75,6 +75,11 @@ pub struct ArchiveWriter {
     members: Vec<MemberEntry>,
     names: HashSet<String>,
     records: BTreeMap<CollectorId, RecordBuffer>,
+    /// Uncompressed bytes handed to the zip so far: an upper bound of what it occupies, give
+    /// or take deflate's worst-case growth (accounted for in [`Self::over_budget`]).
+    written: u64,
+    /// At most this many bytes of raw copies and records (profile cap and free space).
+    budget: Option<u64>,
 }
 
 /// The finished archive.
@@ -127,7 +132,20 @@ impl ArchiveWriter {
             members: Vec::new(),
             names: HashSet::new(),
             records: BTreeMap::new(),
+            written: 0,
+            budget: None,
         })
+    }
+
+    /// Limit what raw copies may add to the archive; beyond it files are hashed, not copied.
+    pub fn set_budget(&mut self, budget: Option<u64>) {
+        self.budget = budget;
+    }
+
+    /// Room left for raw copies, with 1 % slack for deflate expanding incompressible data.
+    fn room(&self) -> Option<u64> {
+        self.budget
+            .map(|b| b.saturating_sub(self.written + self.written / 100))
     }
 
     pub fn partial_path(&self) -> &Path {
@@ -170,6 +188,7 @@ impl ArchiveWriter {
         let mut hw = HashingWriter::new(&mut self.zip);
         hw.write_all(data).map_err(SinkError::Write)?;
         let (_, sha256, size) = hw.finish();
+        self.written += size;
         let entry = MemberEntry {
             path: name,
             size,
@@ -189,6 +208,16 @@ impl ArchiveWriter {
         reader: &mut dyn Read,
         stop: &dyn Fn() -> bool,
     ) -> Result<FileOutcome, SinkError> {
+        let room = self.room();
+        let wanted = req.meta.size.min(req.copy_cap);
+        if req.copy && room.is_some_and(|r| r == 0 || (wanted > r && r < 64 << 10)) {
+            let mut o = stream_copy(reader, None, 0, req.keep, stop).map_err(SinkError::Write)?;
+            o.copy_skipped = Some(format!(
+                "not copied: the archive size budget is spent ({} left)",
+                room.unwrap_or(0)
+            ));
+            return Ok(o);
+        }
         if !req.copy {
             return stream_copy(reader, None, 0, req.keep, stop).map_err(SinkError::Write);
         }
@@ -198,17 +227,22 @@ impl ArchiveWriter {
         };
         let name = self.unique_name(wanted);
         let large = req.meta.size >= SMALL_ENTRY_LIMIT && req.copy_cap >= SMALL_ENTRY_LIMIT;
-        let cap = if large {
+        let mut cap = if large {
             req.copy_cap
         } else {
             req.copy_cap.min(SMALL_ENTRY_LIMIT)
         };
+        // A file larger than the room left is copied up to the room, and marked truncated.
+        if let Some(r) = room {
+            cap = cap.min(r);
+        }
         self.zip
             .start_file(name.clone(), Self::options(req.meta.mtime, large))?;
         let mut hw = HashingWriter::new(&mut self.zip);
         let mut outcome =
             stream_copy(reader, Some(&mut hw), cap, req.keep, stop).map_err(SinkError::Write)?;
         let (_, member_sha, member_size) = hw.finish();
+        self.written += member_size;
         outcome.member = Some(name.clone());
         self.members.push(MemberEntry {
             path: name,
@@ -312,4 +346,101 @@ fn non_utf8_bytes(p: &Path) -> Option<String> {
     p.to_str()
         .is_none()
         .then(|| base64::engine::general_purpose::STANDARD.encode(p.to_string_lossy().as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::manifest::{Manifest, ProfileInfo, RunAs, ToolInfo};
+    use crate::outcome::RunStatus;
+    use crate::source::{FileMeta, FileType, HostFacts, SourceDescription};
+
+    fn meta(size: u64) -> FileMeta {
+        FileMeta {
+            file_type: FileType::Regular,
+            size,
+            mtime: None,
+            atime: None,
+            ctime: None,
+            btime: None,
+            uid: None,
+            gid: None,
+            mode: None,
+            owner: None,
+            dev: None,
+            inode: None,
+        }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            schema_version: 1,
+            tool: ToolInfo::current(),
+            command_line: vec![],
+            run_as: RunAs {
+                user: None,
+                uid: None,
+                elevated: false,
+            },
+            case: None,
+            host: HostFacts::default(),
+            source: SourceDescription::Live {
+                os: OsFamily::Linux,
+            },
+            profile: ProfileInfo {
+                name: "t".into(),
+                sha256: Sha256([0; 32]),
+            },
+            since: None,
+            started: chrono::Utc::now(),
+            ended: chrono::Utc::now(),
+            status: RunStatus::Complete,
+            collectors: vec![],
+            members: vec![],
+        }
+    }
+
+    #[test]
+    fn budget_truncates_then_skips_copies_but_still_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = ArchiveWriter::create(dir.path(), "a.zip", OsFamily::Linux).unwrap();
+        w.set_budget(Some(180_000));
+        let data = vec![b'x'; 100_000];
+        let req = |name: &'static str, m: &'static FileMeta| FileRequest {
+            display: name.into(),
+            logical: Path::new(name),
+            meta: m,
+            copy: true,
+            copy_cap: u64::MAX,
+            keep: 0,
+            member_name: None,
+        };
+        let m: &'static FileMeta = Box::leak(Box::new(meta(100_000)));
+        let a = w
+            .add_file(None, &req("/a", m), &mut &data[..], &|| false)
+            .unwrap();
+        assert_eq!(a.copied, 100_000);
+        let b = w
+            .add_file(None, &req("/b", m), &mut &data[..], &|| false)
+            .unwrap();
+        assert!(b.truncated && b.copied < 100_000 && b.copied > 0, "{b:?}");
+        assert_eq!(b.sha256, Some(Sha256::digest(&data)));
+        let c = w
+            .add_file(None, &req("/c", m), &mut &data[..], &|| false)
+            .unwrap();
+        assert!(c.copy_skipped.is_some() && c.member.is_none());
+        assert_eq!(c.sha256, Some(Sha256::digest(&data)));
+        let mut m = manifest();
+        let done = w.finish(&mut m).unwrap();
+        assert!(done.path.exists());
+        assert_eq!(m.members.len(), 2);
+        assert!(m.members[1].original.as_ref().unwrap().truncated);
+    }
+
+    #[test]
+    fn refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.zip"), b"x").unwrap();
+        assert!(ArchiveWriter::create(dir.path(), "a.zip", OsFamily::Linux).is_err());
+    }
 }

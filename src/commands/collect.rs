@@ -67,6 +67,9 @@ impl Sink for CollectorSink<'_> {
         if let Some(e) = &o.read_error {
             self.error(format!("{}: {e}", req.display));
         }
+        if let Some(why) = &o.copy_skipped {
+            self.error(format!("{}: {why}", req.display));
+        }
         Ok(o)
     }
 
@@ -287,6 +290,27 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         deadline: config.deadline.map(|d| Instant::now() + d),
     };
 
+    // What raw copies may add: the profile's cap, and what the output volume can take while
+    // keeping `keep_free` free. Checked before anything is written.
+    let keep_free = config.profile.archive.keep_free.0;
+    let free = crate::archive::space::available_space(&config.output_dir);
+    if let Some(free) = free
+        && free < keep_free
+    {
+        anyhow::bail!(
+            "only {} MiB free on the output volume of {} (the profile keeps {} MiB free);              choose another --output",
+            free >> 20,
+            config.output_dir.display(),
+            keep_free >> 20
+        );
+    }
+    let budget = match (config.profile.archive.max_size, free) {
+        (Some(max), Some(free)) => Some(max.0.min(free - keep_free)),
+        (Some(max), None) => Some(max.0),
+        (None, Some(free)) => Some(free - keep_free),
+        (None, None) => None,
+    };
+
     let name = archive_name(host.hostname.as_deref(), started);
     let mut archive =
         ArchiveWriter::create(&config.output_dir, &name, source.os()).with_context(|| {
@@ -295,6 +319,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
                 config.output_dir.display()
             )
         })?;
+    archive.set_budget(budget);
 
     let mut log = RunLog::default();
     log.log(
