@@ -73,6 +73,9 @@ pub struct CollectArgs {
     /// Stop collecting after this long (`90s`, `5m`) and finish the archive.
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
+    /// Lowest CPU and I/O priority and throttled reads (16 MiB/s), for busy production hosts.
+    #[arg(long)]
+    pub low_impact: bool,
     /// No progress and no summary on the terminal (the archive path is still printed).
     #[arg(short, long)]
     pub quiet: bool,

@@ -68,20 +68,22 @@ const CHUNK: usize = 256 * 1024;
 
 /// Read `reader` to its end once: hash everything, write up to `copy_cap` bytes to `out`,
 /// keep up to `keep` bytes. A read error ends the copy and is reported, never mistaken
-/// for the end of the file. `stop` is polled between chunks so a deadline or a signal can
-/// end a multi-gigabyte copy; the outcome then says so, and carries no whole-file hash.
+/// for the end of the file. `checkpoint` is called before every chunk with the bytes read so
+/// far: it may sleep (throttled reads in low-impact mode) and returns true to stop, so a
+/// deadline or a signal can end a multi-gigabyte copy; the outcome then says so, and carries
+/// no whole-file hash.
 pub fn stream_copy(
     reader: &mut dyn Read,
     mut out: Option<&mut dyn Write>,
     copy_cap: u64,
     keep: usize,
-    stop: &dyn Fn() -> bool,
+    checkpoint: &dyn Fn(u64) -> bool,
 ) -> Result<FileOutcome, std::io::Error> {
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut o = FileOutcome::default();
     loop {
-        if stop() {
+        if checkpoint(o.bytes_read) {
             o.read_error = Some(format!(
                 "stopped after {} bytes: the run was cut short",
                 o.bytes_read
@@ -148,7 +150,7 @@ impl Sink for MemorySink {
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError> {
         let mut copy = Vec::new();
         let out: Option<&mut dyn Write> = if req.copy { Some(&mut copy) } else { None };
-        let mut o = stream_copy(reader, out, req.copy_cap, req.keep, &|| false)
+        let mut o = stream_copy(reader, out, req.copy_cap, req.keep, &|_| false)
             .map_err(SinkError::Write)?;
         if req.copy {
             o.member = Some(req.display.clone());
@@ -193,7 +195,7 @@ mod tests {
     fn copy_cap_hashes_whole_file() {
         let data = vec![7u8; 1_000_000];
         let mut out = Vec::new();
-        let o = stream_copy(&mut &data[..], Some(&mut out), 1000, 10, &|| false).unwrap();
+        let o = stream_copy(&mut &data[..], Some(&mut out), 1000, 10, &|_| false).unwrap();
         assert_eq!(o.sha256, Some(Sha256::digest(&data)));
         assert_eq!(out.len(), 1000);
         assert!(o.truncated);
@@ -206,7 +208,7 @@ mod tests {
     fn stop_ends_a_copy_and_says_so() {
         let data = vec![1u8; 4 * CHUNK];
         let calls = std::cell::Cell::new(0);
-        let stop = || {
+        let stop = |_| {
             calls.set(calls.get() + 1);
             calls.get() > 2
         };
@@ -220,7 +222,7 @@ mod tests {
 
     #[test]
     fn read_error_is_not_end_of_file() {
-        let o = stream_copy(&mut FailAfter(10), None, 0, 100, &|| false).unwrap();
+        let o = stream_copy(&mut FailAfter(10), None, 0, 100, &|_| false).unwrap();
         assert!(o.sha256.is_none());
         assert_eq!(o.bytes_read, 10);
         assert!(o.read_error.unwrap().contains("offset 10"));

@@ -23,6 +23,11 @@ pub struct Manifest {
     pub profile: ProfileInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<Timestamp>,
+    /// `--deadline`, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_secs: Option<u64>,
+    #[serde(default)]
+    pub low_impact: bool,
     pub started: Timestamp,
     pub ended: Timestamp,
     pub status: RunStatus,

@@ -206,7 +206,7 @@ impl ArchiveWriter {
         collector: Option<CollectorId>,
         req: &FileRequest,
         reader: &mut dyn Read,
-        stop: &dyn Fn() -> bool,
+        stop: &dyn Fn(u64) -> bool,
     ) -> Result<FileOutcome, SinkError> {
         let room = self.room();
         let wanted = req.meta.size.min(req.copy_cap);
@@ -392,6 +392,8 @@ mod tests {
                 sha256: Sha256([0; 32]),
             },
             since: None,
+            deadline_secs: None,
+            low_impact: false,
             started: chrono::Utc::now(),
             ended: chrono::Utc::now(),
             status: RunStatus::Complete,
@@ -417,16 +419,16 @@ mod tests {
         };
         let m: &'static FileMeta = Box::leak(Box::new(meta(100_000)));
         let a = w
-            .add_file(None, &req("/a", m), &mut &data[..], &|| false)
+            .add_file(None, &req("/a", m), &mut &data[..], &|_| false)
             .unwrap();
         assert_eq!(a.copied, 100_000);
         let b = w
-            .add_file(None, &req("/b", m), &mut &data[..], &|| false)
+            .add_file(None, &req("/b", m), &mut &data[..], &|_| false)
             .unwrap();
         assert!(b.truncated && b.copied < 100_000 && b.copied > 0, "{b:?}");
         assert_eq!(b.sha256, Some(Sha256::digest(&data)));
         let c = w
-            .add_file(None, &req("/c", m), &mut &data[..], &|| false)
+            .add_file(None, &req("/c", m), &mut &data[..], &|_| false)
             .unwrap();
         assert!(c.copy_skipped.is_some() && c.member.is_none());
         assert_eq!(c.sha256, Some(Sha256::digest(&data)));

@@ -19,6 +19,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Read rate for `--low-impact`: slow enough to leave a busy server's disk to its work.
+const LOW_IMPACT_READ_RATE: u64 = 16 << 20;
+
 /// How many error messages per collector the manifest keeps (the count is always exact).
 const MAX_ERRORS_KEPT: usize = 50;
 
@@ -41,6 +44,8 @@ impl RunLog {
 struct CollectorSink<'a> {
     archive: &'a mut ArchiveWriter,
     cancel: &'a Cancel,
+    /// Bytes per second for reads in low-impact mode.
+    throttle: Option<u64>,
     log: &'a mut RunLog,
     id: CollectorId,
     records: u64,
@@ -59,7 +64,18 @@ impl Sink for CollectorSink<'_> {
 
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError> {
         let cancel = self.cancel;
-        let stop = || cancel.should_stop().is_some();
+        let started = Instant::now();
+        let rate = self.throttle;
+        let stop = |done: u64| {
+            if let Some(rate) = rate {
+                // Pace reads: sleep until `done` bytes are no longer ahead of the rate.
+                let due = std::time::Duration::from_secs_f64(done as f64 / rate as f64);
+                if let Some(ahead) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(ahead.min(std::time::Duration::from_secs(1)));
+                }
+            }
+            cancel.should_stop().is_some()
+        };
         let o = self.archive.add_file(Some(self.id), req, reader, &stop)?;
         if o.member.is_some() {
             self.files += 1;
@@ -194,6 +210,7 @@ fn run_one(
     let mut sink = CollectorSink {
         archive,
         cancel: state.cancel,
+        throttle: state.config.low_impact.then_some(LOW_IMPACT_READ_RATE),
         log,
         id,
         records: 0,
@@ -273,6 +290,9 @@ fn run_one(
 
 pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
     let started = chrono::Utc::now();
+    if config.low_impact {
+        crate::source::live::lower_own_priority();
+    }
     let source = open_source(config)?;
     let host = source.host_facts();
     let identity = crate::privilege::current();
@@ -407,6 +427,8 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
             sha256: config.profile.sha256,
         },
         since: config.since,
+        deadline_secs: config.deadline.map(|d| d.as_secs()),
+        low_impact: config.low_impact,
         started,
         ended,
         status,

@@ -22,6 +22,12 @@ use super::{
 use crate::record::{ProcessRecord, Protocol};
 use std::path::Path;
 
+/// Lowest CPU and I/O priority for irsnap itself (`--low-impact`). Best effort: a failure
+/// leaves the priority as it was.
+pub fn lower_own_priority() {
+    platform::lower_own_priority();
+}
+
 pub struct LiveSource {
     view: FsView,
 }

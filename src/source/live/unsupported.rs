@@ -40,3 +40,6 @@ pub fn open_process_image(_view: &FsView, _p: &ProcessRecord) -> Result<OpenedFi
         source_kind: "this OS",
     })
 }
+
+/// Not implemented on this OS yet: the priority stays as it was.
+pub fn lower_own_priority() {}

@@ -119,3 +119,6 @@ pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile
 pub fn is_elevated() -> bool {
     std::fs::File::open(format!("\\\\.\\{}", system_drive())).is_ok()
 }
+
+/// Not implemented on this OS yet: the priority stays as it was.
+pub fn lower_own_priority() {}
