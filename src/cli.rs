@@ -28,6 +28,26 @@ pub enum Command {
     Verify(VerifyArgs),
     /// List the built-in collection profiles, or print one.
     Profiles(ProfilesArgs),
+    /// Render the triage report of an archive (reads only the archive).
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The archive (.zip) to report on.
+    pub archive: PathBuf,
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: ReportFormat,
+    /// Write the report here instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

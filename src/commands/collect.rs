@@ -366,10 +366,11 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         pb
     });
 
+    let shared = Shared::default();
     let state = RunState {
         source: source.as_ref(),
         cancel: &cancel,
-        shared: &Shared::default(),
+        shared: &shared,
         config,
         panics: install_panic_capture(),
     };
@@ -435,6 +436,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         collectors: reports,
         members: Vec::new(),
     };
+    write_report(&mut archive, &manifest, &shared)?;
     let finished = archive
         .finish(&mut manifest)
         .context("finishing the archive")?;
@@ -455,6 +457,32 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         print_summary(&manifest, &finished, exit, started, ended);
     }
     Ok(exit)
+}
+
+/// `report.html`, `report.md` and `findings.jsonl`, written before the manifest so that they
+/// are listed and hashed in it like every other member.
+fn write_report(
+    archive: &mut ArchiveWriter,
+    manifest: &Manifest,
+    shared: &Shared,
+) -> anyhow::Result<()> {
+    use crate::cli::ReportFormat;
+    let data = crate::report::ReportData {
+        manifest: manifest.clone(),
+        processes: shared.processes.get().cloned().unwrap_or_default(),
+        findings: Vec::new(),
+    };
+    for (name, format) in [
+        ("findings.jsonl", ReportFormat::Json),
+        ("report.html", ReportFormat::Html),
+        ("report.md", ReportFormat::Md),
+    ] {
+        let text = super::report::render(&data, format)?;
+        archive
+            .add_bytes(name, text.as_bytes(), None)
+            .with_context(|| format!("writing {name}"))?;
+    }
+    Ok(())
 }
 
 /// A collector skipped because it does not apply (offline root) does not make a run partial.

@@ -1,0 +1,80 @@
+//! `irsnap report ARCHIVE`: regenerate the report from an archive on the analyst's machine.
+
+use crate::archive::manifest::Manifest;
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::outcome::Exit;
+use crate::record::ProcessRecord;
+use crate::report::{FindingView, ReportData, render_html, render_markdown};
+use anyhow::Context;
+use std::io::Read;
+
+fn member(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    match zip.by_name(name) {
+        Ok(mut f) => {
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf)
+                .with_context(|| format!("reading {name}"))?;
+            Ok(Some(buf))
+        }
+        Err(zip::result::ZipError::FileNotFound) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {name}")),
+    }
+}
+
+fn jsonl<T: serde::de::DeserializeOwned>(data: &[u8], name: &str) -> anyhow::Result<Vec<T>> {
+    String::from_utf8_lossy(data)
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{name} line {}", i + 1)))
+        .collect()
+}
+
+/// Read what a report needs from an archive.
+pub fn load(path: &std::path::Path) -> anyhow::Result<ReportData> {
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut zip =
+        zip::ZipArchive::new(f).with_context(|| format!("{} is not a zip", path.display()))?;
+    let manifest: Manifest = serde_json::from_slice(
+        &member(&mut zip, "manifest.json")?.context("the archive has no manifest.json")?,
+    )
+    .context("manifest.json")?;
+    let processes: Vec<ProcessRecord> = match member(&mut zip, "records/processes.jsonl")? {
+        Some(d) => jsonl(&d, "records/processes.jsonl")?,
+        None => Vec::new(),
+    };
+    let findings: Vec<FindingView> = match member(&mut zip, "findings.jsonl")? {
+        Some(d) => jsonl(&d, "findings.jsonl")?,
+        None => Vec::new(),
+    };
+    Ok(ReportData {
+        manifest,
+        processes,
+        findings,
+    })
+}
+
+pub fn render(data: &ReportData, format: ReportFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        ReportFormat::Html => render_html(data),
+        ReportFormat::Md => render_markdown(data),
+        ReportFormat::Json => {
+            let mut s = String::new();
+            for f in &data.findings {
+                s.push_str(&serde_json::to_string(f)?);
+                s.push('\n');
+            }
+            s
+        }
+    })
+}
+
+pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
+    let data = load(&args.archive)?;
+    let text = render(&data, args.format)?;
+    match &args.output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,85 @@
+//! Escaping for every output that shows attacker-controlled text. Command lines, paths and
+//! script text are hostile: they must never become markup, links, formulas or terminal
+//! escape sequences in our outputs.
+
+/// Values longer than this are cut in reports; the full value stays in the records.
+pub const MAX_SHOWN: usize = 2000;
+
+/// Text for HTML element content and attribute values (quoted with `"`).
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Controls (other than newline and tab) are shown as escapes, not emitted.
+            c if c.is_control() && c != '\n' && c != '\t' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for Markdown: no inline HTML, no emphasis, links, headings or table breaks.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '~' | '=' | '"' | '\'' | '@' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("<br>"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Cut a value for display, saying so.
+pub fn shorten(s: &str, max: usize) -> (String, bool) {
+    if s.chars().count() <= max {
+        return (s.to_string(), false);
+    }
+    (s.chars().take(max).collect(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_neutralises_markup() {
+        let s = html("<script>alert(1)</script><img src=x onerror=alert(2)>\u{1b}[31m\"'&");
+        assert!(!s.contains('<') && !s.contains('>'));
+        assert!(s.contains("&lt;script&gt;"));
+        assert!(s.contains("\\u{1b}"));
+        assert!(s.ends_with("&quot;&#39;&amp;"));
+    }
+
+    #[test]
+    fn markdown_neutralises_markup_and_tables() {
+        let s = markdown("<b>x</b> | [a](http://e) `c` =1+2");
+        assert!(!s.contains('<'));
+        assert!(s.contains("\\|"));
+        assert!(s.contains("\\[a\\]\\(http\\://e\\)"));
+        assert!(s.contains("\\`c\\`"));
+        assert!(s.contains("\\=1\\+2"));
+    }
+
+    #[test]
+    fn shorten_counts_characters() {
+        assert_eq!(shorten("héllo", 3), ("hél".to_string(), true));
+        assert_eq!(shorten("ab", 3), ("ab".to_string(), false));
+    }
+}
