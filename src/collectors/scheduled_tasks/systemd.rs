@@ -42,6 +42,8 @@ struct UnitDir {
     units: BTreeMap<String, (PathBuf, bool)>,
     /// Enabling links: (unit name the link carries, display path of the link).
     links: Vec<(String, String)>,
+    /// Drop-ins: unit name → (`*.conf` file name, logical path), from `<unit>.d/`.
+    dropins: BTreeMap<String, Vec<(String, PathBuf)>>,
 }
 
 /// Directories searched together, in precedence order: the system manager, or one user's.
@@ -58,6 +60,7 @@ struct Group {
 /// A service already read (copied once even if several timers activate it).
 struct ServiceInfo {
     display: String,
+    drop_ins: Vec<String>,
     member: Option<String>,
     sha256: Option<crate::record::Sha256>,
     unit: Option<UnitFile>,
@@ -157,6 +160,7 @@ fn scan_dir(run: &mut Run, logical: PathBuf, transient: bool) -> Option<UnitDir>
         transient,
         units: BTreeMap::new(),
         links: Vec::new(),
+        dropins: BTreeMap::new(),
     };
     for e in entries {
         let name = e.name.to_string_lossy().into_owned();
@@ -171,6 +175,21 @@ fn scan_dir(run: &mut Run, logical: PathBuf, transient: bool) -> Option<UnitDir>
                     d.links.push((lname, shown));
                 }
             }
+            continue;
+        }
+        if is_dir
+            && let Some(unit) = name
+                .strip_suffix(".d")
+                .filter(|u| u.ends_with(".timer") || u.ends_with(".service"))
+        {
+            let confs: Vec<(String, PathBuf)> = run
+                .list_dir(&e.path)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| (c.name.to_string_lossy().into_owned(), c.path))
+                .filter(|(n, _)| n.ends_with(".conf"))
+                .collect();
+            d.dropins.insert(unit.to_string(), confs);
             continue;
         }
         if (name.ends_with(".timer") || name.ends_with(".service"))
@@ -245,6 +264,7 @@ fn timer(
         }
     };
     let mut unit = None;
+    let mut timer_drop_ins = Vec::new();
     if let Some(f) = opened {
         if let (Some(dev), Some(ino)) = (f.meta.dev, f.meta.inode)
             && !seen.insert((dev, ino))
@@ -260,7 +280,9 @@ fn timer(
             rec.parse_error = Some(why.clone());
             run.out.error(why);
         }
-        unit = Some(parse_unit(&file.outcome.kept));
+        let (parsed, drop_ins) = parse_with_dropins(run, dirs, g, name, &file.outcome.kept)?;
+        unit = Some(parsed);
+        timer_drop_ins = drop_ins;
     } else {
         rec.parse_status = ParseStatus::Failed;
     }
@@ -330,6 +352,7 @@ fn timer(
         masked,
         overridden_by,
         transient,
+        drop_ins: timer_drop_ins,
     };
     let default_user = match g.scope {
         UnitScope::System => Some("root".to_string()),
@@ -339,6 +362,7 @@ fn timer(
     match svc {
         Some(info) => {
             detail.service_path = Some(info.display.clone());
+            detail.drop_ins.extend(info.drop_ins.iter().cloned());
             detail.service_archive_member = info.member.clone();
             detail.service_sha256 = info.sha256;
             if let Some(e) = &info.error {
@@ -418,9 +442,10 @@ fn find_service<'s>(
     if !cache.contains_key(&path) {
         let keep = run.parse_keep();
         let info = match run.try_ingest(&path, keep)? {
-            Ok(file) => service_info(run, &file),
+            Ok(file) => service_info(run, dirs, g, service, &file)?,
             Err(e) => ServiceInfo {
                 display: run.display(&path),
+                drop_ins: Vec::new(),
                 member: None,
                 sha256: None,
                 unit: None,
@@ -435,19 +460,65 @@ fn find_service<'s>(
     Ok(cache.get(&path))
 }
 
-fn service_info(run: &mut Run, file: &Ingested) -> ServiceInfo {
+fn service_info(
+    run: &mut Run,
+    dirs: &[UnitDir],
+    g: &Group,
+    name: &str,
+    file: &Ingested,
+) -> Result<ServiceInfo, CollectError> {
     let mut error = None;
     if let Some(why) = file.incomplete() {
         run.out.error(why.clone());
         error = Some(why);
     }
-    ServiceInfo {
+    let (unit, drop_ins) = parse_with_dropins(run, dirs, g, name, &file.outcome.kept)?;
+    Ok(ServiceInfo {
         display: file.display.clone(),
+        drop_ins,
         member: file.outcome.member.clone(),
         sha256: file.outcome.sha256,
-        unit: Some(parse_unit(&file.outcome.kept)),
+        unit: Some(unit),
         error,
+    })
+}
+
+/// Parse a unit with its drop-ins applied, as systemd does: every `<unit>.d/*.conf` (and the
+/// template's `<foo@.service>.d/`) in the group's directories, a file name in a directory of
+/// higher precedence hiding the same name further down, applied in file-name order after the
+/// unit itself. Parsing the concatenation gives systemd's semantics, list resets included
+/// (`ExecStart=` then a new `ExecStart=` is how an override replaces the command). Each
+/// drop-in is copied and hashed; their display paths are returned.
+fn parse_with_dropins(
+    run: &mut Run,
+    dirs: &[UnitDir],
+    g: &Group,
+    name: &str,
+    main: &[u8],
+) -> Result<(UnitFile, Vec<String>), CollectError> {
+    let mut chosen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let template = template_of(name);
+    for &d in &g.dirs {
+        for unit in std::iter::once(name).chain(template.as_deref()) {
+            for (conf, path) in dirs[d].dropins.get(unit).into_iter().flatten() {
+                chosen.entry(conf.clone()).or_insert_with(|| path.clone());
+            }
+        }
     }
+    if chosen.is_empty() {
+        return Ok((parse_unit(main), Vec::new()));
+    }
+    let mut text = main.to_vec();
+    let mut shown = Vec::new();
+    for path in chosen.values() {
+        let keep = run.parse_keep();
+        if let Some(f) = run.ingest_keep(path, keep)? {
+            text.push(b'\n');
+            text.extend_from_slice(&f.outcome.kept);
+            shown.push(f.display);
+        }
+    }
+    Ok((parse_unit(&text), shown))
 }
 
 fn triggers(t: &TimerSpec) -> Vec<ScheduledTrigger> {

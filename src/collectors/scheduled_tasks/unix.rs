@@ -535,7 +535,16 @@ fn at_job(
     }
     rec.triggers.push(trig);
     rec.enabled = Some(true);
-    let (command, truncated) = run.clip(&job.command);
+    // A file at did not write has no command section: atd hands the whole file to the
+    // shell, so the whole text is what runs.
+    let whole;
+    let command = if job.command.is_empty() && job.warnings.contains(&AtWarning::NoCommandSection) {
+        whole = String::from_utf8_lossy(&file.outcome.kept).into_owned();
+        whole.as_str()
+    } else {
+        job.command.as_str()
+    };
+    let (command, truncated) = run.clip(command);
     rec.actions.push(ScheduledAction {
         kind: ActionKind::Shell,
         command_line: command.clone(),
