@@ -24,7 +24,10 @@
 //! References: [MS-TSCH] 2.4/2.5; crontab(5), anacrontab(5), at(1); systemd.timer(5),
 //! systemd.unit(5).
 
+mod at;
+mod jobs;
 mod systemd;
+mod systemd_schedule;
 mod unix;
 mod windows;
 

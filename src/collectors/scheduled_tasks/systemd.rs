@@ -5,12 +5,13 @@
 //! systemd's order of precedence, so a timer shadowed by one of the same name earlier in the
 //! path says so; a file reached twice (`/lib` → `/usr/lib` on merged-usr systems) is read once.
 
+use super::systemd_schedule::{link_matches, summarize, template_of, triggers};
 use super::{Ingested, Run, join_argv};
 use crate::collectors::CollectError;
-use crate::parsers::systemd_unit::{TimerSpec, UnitFile, parse_unit, timer_target_unit};
+use crate::parsers::systemd_unit::{UnitFile, parse_unit, timer_target_unit};
 use crate::record::{
-    ActionKind, ParseStatus, ScheduledAction, ScheduledKind, ScheduledTaskRecord, ScheduledTrigger,
-    SystemdDetail, TriggerType, UnitScope,
+    ActionKind, ParseStatus, ScheduledAction, ScheduledKind, ScheduledTaskRecord, SystemdDetail,
+    UnitScope,
 };
 use crate::source::{FileType, SourceError};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -200,29 +201,6 @@ fn scan_dir(run: &mut Run, logical: PathBuf, transient: bool) -> Option<UnitDir>
         }
     }
     Some(d)
-}
-
-/// `foo@bar.timer` is enabled by a link named `foo@bar.timer`; the template `foo@.timer` by
-/// a link to any of its instances.
-fn link_matches(link: &str, unit: &str) -> bool {
-    if link == unit {
-        return true;
-    }
-    match unit.split_once("@.") {
-        Some((prefix, suffix)) => {
-            link.starts_with(&format!("{prefix}@")) && link.ends_with(&format!(".{suffix}"))
-        }
-        None => false,
-    }
-}
-
-/// Template of an instance name: `foo@bar.service` → `foo@.service`.
-fn template_of(name: &str) -> Option<String> {
-    let (prefix, rest) = name.split_once('@')?;
-    let dot = rest.rfind('.')?;
-    let suffix = rest.get(dot..)?;
-    let inst = rest.get(..dot)?;
-    (!inst.is_empty()).then(|| format!("{prefix}@{suffix}"))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -519,75 +497,4 @@ fn parse_with_dropins(
         }
     }
     Ok((parse_unit(&text), shown))
-}
-
-fn triggers(t: &TimerSpec) -> Vec<ScheduledTrigger> {
-    let mut out = Vec::new();
-    let lists: [(&Vec<String>, TriggerType); 6] = [
-        (&t.on_calendar, TriggerType::Calendar),
-        (&t.on_boot_sec, TriggerType::Boot),
-        (&t.on_startup_sec, TriggerType::Startup),
-        (&t.on_active_sec, TriggerType::TimerActivated),
-        (&t.on_unit_active_sec, TriggerType::UnitActive),
-        (&t.on_unit_inactive_sec, TriggerType::UnitInactive),
-    ];
-    for (values, ty) in lists {
-        // An empty assignment resets the list; the parser keeps the reset, the timer does not fire on it.
-        for v in values.iter().filter(|v| !v.is_empty()) {
-            let mut trig = ScheduledTrigger::new(ty.clone());
-            if ty == TriggerType::Calendar {
-                trig.expression = Some(v.clone());
-            } else {
-                trig.delay = Some(v.clone());
-            }
-            trig.random_delay = t.randomized_delay_sec.clone();
-            out.push(trig);
-        }
-    }
-    out
-}
-
-fn summarize(t: &TimerSpec) -> String {
-    let mut parts = Vec::new();
-    let lists: [(&Vec<String>, &str); 6] = [
-        (&t.on_calendar, "OnCalendar"),
-        (&t.on_boot_sec, "OnBootSec"),
-        (&t.on_startup_sec, "OnStartupSec"),
-        (&t.on_active_sec, "OnActiveSec"),
-        (&t.on_unit_active_sec, "OnUnitActiveSec"),
-        (&t.on_unit_inactive_sec, "OnUnitInactiveSec"),
-    ];
-    for (values, key) in lists {
-        for v in values.iter().filter(|v| !v.is_empty()) {
-            parts.push(format!("{key}={v}"));
-        }
-    }
-    if parts.is_empty() {
-        return "no time trigger".into();
-    }
-    if let Some(p) = t.persistent {
-        parts.push(format!("Persistent={p}"));
-    }
-    if let Some(r) = &t.randomized_delay_sec {
-        parts.push(format!("RandomizedDelaySec={r}"));
-    }
-    parts.join("; ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_and_links() {
-        assert_eq!(
-            template_of("pg_dump@main.service").as_deref(),
-            Some("pg_dump@.service")
-        );
-        assert_eq!(template_of("pg_dump@.service"), None);
-        assert_eq!(template_of("plain.service"), None);
-        assert!(link_matches("pg_dump@14-main.timer", "pg_dump@.timer"));
-        assert!(link_matches("a.timer", "a.timer"));
-        assert!(!link_matches("ab.timer", "a.timer"));
-    }
 }

@@ -5,12 +5,12 @@
 use super::{Ingested, Run};
 use crate::collectors::CollectError;
 use crate::parsers::cron::{
-    AnacronPeriod, AtWarning, CronEntry, CronSchedule, CronSpecial, CronWarning, CrontabKind,
-    EnvVar, parse_anacrontab, parse_at_filename, parse_at_job, parse_crontab,
+    AnacronPeriod, CronEntry, CronSchedule, CronSpecial, CronWarning, CrontabKind, EnvVar,
+    parse_anacrontab, parse_crontab,
 };
 use crate::record::{
-    ActionKind, AtDetail, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction,
-    ScheduledKind, ScheduledTaskRecord, ScheduledTrigger, TriggerType,
+    ActionKind, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction, ScheduledKind,
+    ScheduledTaskRecord, ScheduledTrigger, TriggerType,
 };
 use crate::source::FileType;
 use std::collections::HashMap;
@@ -26,7 +26,6 @@ const USER_SPOOLS: [&str; 3] = [
     "/var/spool/cron",
     "/var/cron/tabs",
 ];
-const AT_SPOOLS: [&str; 2] = ["/var/spool/cron/atjobs", "/var/spool/at"];
 /// at job heads worth parsing: the header and the user's commands of any real job.
 const SCRIPT_HEAD: usize = 4096;
 
@@ -55,12 +54,12 @@ pub(super) fn collect(run: &mut Run) -> Result<(), CollectError> {
         }
     }
     anacrontab(run)?;
-    at_jobs(run)
+    super::at::collect(run)
 }
 
 /// Regular files of a directory, sorted; with `follow_links`, symlinks too (opened in scope).
 /// Directories are skipped silently (spools hold sub-spools), anything else with a warning.
-fn regular_files(run: &mut Run, dir: &Path, follow_links: bool) -> Vec<PathBuf> {
+pub(super) fn regular_files(run: &mut Run, dir: &Path, follow_links: bool) -> Vec<PathBuf> {
     let Some(entries) = run.list_dir(dir) else {
         return Vec::new();
     };
@@ -455,120 +454,4 @@ fn anacrontab(run: &mut Run) -> Result<(), CollectError> {
         }
     }
     Ok(())
-}
-
-fn at_jobs(run: &mut Run) -> Result<(), CollectError> {
-    let users: HashMap<u32, String> = run
-        .ctx
-        .source
-        .users()
-        .into_iter()
-        .filter_map(|u| u.uid.map(|uid| (uid, u.name)))
-        .collect();
-    for spool in AT_SPOOLS {
-        for path in regular_files(run, Path::new(spool), false) {
-            if run.stopped() {
-                return Ok(());
-            }
-            let base = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            // `.SEQ` is at's job counter, not a job.
-            if base == ".SEQ" {
-                continue;
-            }
-            let Some(file) = run.ingest(&path)? else {
-                continue;
-            };
-            at_job(run, &file, &base, &users)?;
-        }
-    }
-    Ok(())
-}
-
-fn at_job(
-    run: &mut Run,
-    file: &Ingested,
-    base: &str,
-    users: &HashMap<u32, String>,
-) -> Result<(), CollectError> {
-    let job = parse_at_job(&file.outcome.kept);
-    let from_name = parse_at_filename(base);
-    let mut rec =
-        ScheduledTaskRecord::new(ScheduledKind::At, base.to_string(), file.display.clone());
-    file.fill(&mut rec);
-    if let Some(why) = file.incomplete() {
-        rec.parse_status = ParseStatus::Partial;
-        rec.parse_error = Some(why.clone());
-        run.out.error(why);
-    }
-    // The header's uid is who atd runs the job as; the file owner is the fallback.
-    let uid = job.uid.or(file.meta.uid);
-    rec.run_as = match job.uid {
-        Some(u) => Some(users.get(&u).cloned().unwrap_or_else(|| u.to_string())),
-        None => file
-            .meta
-            .owner
-            .clone()
-            .or_else(|| file.meta.uid.map(|u| u.to_string())),
-    };
-    let mut trig = ScheduledTrigger::new(TriggerType::Time);
-    match &from_name {
-        Some((queue, number, when)) => {
-            trig.start = Some(when.to_rfc3339());
-            trig.start_utc = Some(*when);
-            rec.schedule = if *queue == '=' {
-                format!("once at {} (running now)", when.to_rfc3339())
-            } else {
-                format!(
-                    "once at {} (queue {queue}, job {number})",
-                    when.to_rfc3339()
-                )
-            };
-        }
-        None => {
-            rec.schedule = "once (run time unknown: file name is not at's)".into();
-            rec.warnings
-                .push("file name does not follow at's <queue><job><minutes> layout".into());
-        }
-    }
-    rec.triggers.push(trig);
-    rec.enabled = Some(true);
-    // A file at did not write has no command section: atd hands the whole file to the
-    // shell, so the whole text is what runs.
-    let whole;
-    let command = if job.command.is_empty() && job.warnings.contains(&AtWarning::NoCommandSection) {
-        whole = String::from_utf8_lossy(&file.outcome.kept).into_owned();
-        whole.as_str()
-    } else {
-        job.command.as_str()
-    };
-    let (command, truncated) = run.clip(command);
-    rec.actions.push(ScheduledAction {
-        kind: ActionKind::Shell,
-        command_line: command.clone(),
-        command,
-        arguments: None,
-        working_directory: job.working_directory.clone(),
-        argv: Vec::new(),
-        shell: job.shebang.clone().or_else(|| Some("/bin/sh".into())),
-        stdin: None,
-        data: None,
-        truncated,
-    });
-    for w in &job.warnings {
-        if !matches!(w, AtWarning::InvalidUtf8) {
-            rec.parse_status = ParseStatus::Partial;
-        }
-        rec.warnings.push(w.to_string());
-    }
-    rec.at_job = Some(AtDetail {
-        queue: from_name.map(|(q, _, _)| q.to_string()),
-        job_number: from_name.map(|(_, n, _)| n),
-        run_time: from_name.map(|(_, _, t)| t),
-        uid,
-        job: Box::new(job),
-    });
-    run.emit(rec)
 }
