@@ -139,6 +139,10 @@ fn windows_root_tasks() {
     assert_eq!(g["triggers"][0]["repetition_interval"], "PT5M");
     assert!(g["schedule"].as_str().unwrap().contains("every PT5M"));
     assert_eq!(g["windows_task"]["encoding"]["encoding"], "utf16_le");
+    assert!(
+        g.get("file_uid").is_none(),
+        "the analyst's uid says nothing about a Windows image"
+    );
     // Evidence: the raw copy is in the archive, byte for byte, and hashed in the manifest.
     let src = std::fs::read(root.path().join("Windows/System32/Tasks/GameOver")).unwrap();
     assert!(sha_hex(&src).starts_with("fbab477fa514"));

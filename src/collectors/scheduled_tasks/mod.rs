@@ -100,6 +100,9 @@ pub(super) struct Ingested {
     pub display: String,
     pub meta: FileMeta,
     pub outcome: FileOutcome,
+    /// uid/owner mean something: a Unix evidence, not a Windows image mounted on the
+    /// analyst's machine (whose uids are the analyst's).
+    unix_owner: bool,
 }
 
 impl Ingested {
@@ -109,8 +112,10 @@ impl Ingested {
         rec.sha256 = self.outcome.sha256;
         rec.file_size = Some(self.meta.size);
         rec.file_mtime = self.meta.mtime;
-        rec.file_owner = self.meta.owner.clone();
-        rec.file_uid = self.meta.uid;
+        if self.unix_owner {
+            rec.file_owner = self.meta.owner.clone();
+            rec.file_uid = self.meta.uid;
+        }
     }
 
     /// Why the parsed bytes are not the whole file, if they are not.
@@ -274,6 +279,7 @@ impl Run<'_, '_> {
             display,
             meta,
             outcome,
+            unix_owner: self.ctx.source.os() != OsFamily::Windows,
         })
     }
 
