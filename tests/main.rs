@@ -5,3 +5,4 @@ mod foundation;
 mod harness;
 mod profiles;
 mod report;
+mod scheduled_tasks;

@@ -14,7 +14,10 @@ pub use history::HistoryRecord;
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
 pub use powershell::PowershellRecord;
 pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
-pub use scheduled_task::ScheduledTaskRecord;
+pub use scheduled_task::{
+    ActionKind, AtDetail, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction,
+    ScheduledKind, ScheduledTaskRecord, ScheduledTrigger, SystemdDetail, TriggerType, UnitScope,
+};
 pub use temp_file::TempFileRecord;
 
 use serde::{Deserialize, Serialize};
