@@ -10,12 +10,12 @@ mod scheduled_task;
 mod temp_file;
 
 pub use execution_event::ExecutionEventRecord;
-pub use history::HistoryRecord;
+pub use history::{HistoryRecord, HistoryShell};
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
 pub use powershell::PowershellRecord;
 pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
 pub use scheduled_task::ScheduledTaskRecord;
-pub use temp_file::TempFileRecord;
+pub use temp_file::{DetectedType, Selection, TempFileRecord, TimeField};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

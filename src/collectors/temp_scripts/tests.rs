@@ -1,0 +1,138 @@
+use super::*;
+use crate::collectors::{Cancel, Shared};
+use crate::sink::MemorySink;
+use crate::source::RootSource;
+
+fn run_with(root: &Path, opts: TempScriptsOptions) -> MemorySink {
+    let src = RootSource::new(root.to_path_buf(), None).unwrap();
+    let cancel = Cancel::default();
+    let shared = Shared::default();
+    let ctx = Context {
+        source: &src,
+        cancel: &cancel,
+        since: None,
+        shared: &shared,
+        exclude: Vec::new(),
+    };
+    let mut sink = MemorySink::default();
+    TempScripts::new(opts).collect(&ctx, &mut sink).unwrap();
+    sink
+}
+
+fn records(sink: &MemorySink) -> Vec<&TempFileRecord> {
+    sink.records
+        .iter()
+        .filter_map(|r| match r {
+            Record::TempFile(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn copy_budget_stops_copying_not_hashing() {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path();
+    std::fs::create_dir_all(r.join("etc")).unwrap();
+    std::fs::create_dir_all(r.join("tmp")).unwrap();
+    for name in ["a.sh", "b.sh", "c.sh"] {
+        std::fs::write(r.join("tmp").join(name), vec![b'x'; 1000]).unwrap();
+    }
+    let opts = TempScriptsOptions {
+        max_file_copy: ByteSize(600),
+        max_total_copy: ByteSize(1000),
+        ..TempScriptsOptions::default()
+    };
+    let sink = run_with(r, opts);
+    let recs = records(&sink);
+    assert_eq!(recs.len(), 3);
+    let want = crate::record::Sha256::digest(&[b'x'; 1000]);
+    // a: capped per file; b: capped by what is left of the budget; c: hash only.
+    let got: Vec<(bool, u64, bool)> = recs
+        .iter()
+        .map(|r| (r.copied, r.copied_bytes, r.truncated))
+        .collect();
+    assert_eq!(got, [(true, 600, true), (true, 400, true), (false, 0, false)]);
+    assert!(recs.iter().all(|r| r.sha256 == Some(want) && r.bytes_hashed == 1000));
+    assert_eq!(
+        recs[2].not_copied_reason.as_deref(),
+        Some("total copy budget spent")
+    );
+    assert_eq!(sink.warnings.len(), 1, "{:?}", sink.warnings);
+}
+
+#[test]
+fn window_uses_any_timestamp_and_keeps_the_undated() {
+    let t = |s: i64| chrono::DateTime::from_timestamp(s, 0);
+    let meta = FileMeta {
+        file_type: FileType::Regular,
+        size: 0,
+        mtime: t(100),
+        atime: t(5000),
+        ctime: t(2000),
+        btime: None,
+        uid: None,
+        gid: None,
+        mode: None,
+        owner: None,
+        dev: None,
+        inode: None,
+    };
+    let all = [TimeField::Mtime, TimeField::Ctime, TimeField::Btime];
+    assert_eq!(recent_by(&meta, t(1000), &all), Some(vec![TimeField::Ctime]));
+    assert_eq!(recent_by(&meta, t(1000), &[TimeField::Mtime]), None);
+    // atime never counts: reading a file (our own read, an AV scan) is not staging it.
+    assert_eq!(recent_by(&meta, t(3000), &all), None);
+    assert_eq!(recent_by(&meta, None, &all), Some(vec![]));
+    let undated = FileMeta {
+        mtime: None,
+        ctime: None,
+        ..meta
+    };
+    assert_eq!(recent_by(&undated, t(3000), &all), Some(vec![]));
+}
+
+#[test]
+fn names_and_places() {
+    assert_eq!(extension_of("x.PS1".as_ref()), Some("ps1".into()));
+    assert_eq!(extension_of(".bashrc".as_ref()), None);
+    assert_eq!(extension_of("noext".as_ref()), None);
+    assert_eq!(extension_of("a.tar.".as_ref()), None);
+
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("Windows/System32")).unwrap();
+    for u in ["Public", "alice"] {
+        std::fs::create_dir_all(d.path().join("Users").join(u)).unwrap();
+    }
+    let src = RootSource::new(d.path().to_path_buf(), None).unwrap();
+    let p = places(&src, &TempScriptsOptions::default());
+    let shown: Vec<String> = p
+        .iter()
+        .map(|p| format!("{}:{}", p.path.display(), p.depth))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "/Windows/Temp:12",
+            "/Users/Public:12",
+            "/ProgramData:1",
+            "/Users/alice/AppData/Local/Temp:12",
+            "/Users/alice/Downloads:12",
+            "/Users/alice/AppData/Roaming:1",
+            "/Users/alice/AppData/Local:1",
+        ]
+    );
+}
+
+#[test]
+fn window_option_parses() {
+    #[derive(Deserialize)]
+    struct W {
+        window: Window,
+    }
+    let w: W = toml::from_str("window = \"7d\"").unwrap();
+    assert_eq!(w.window.0, Some(Duration::from_secs(7 * 86_400)));
+    let w: W = toml::from_str("window = \"off\"").unwrap();
+    assert_eq!(w.window.0, None);
+    assert!(toml::from_str::<W>("window = \"7 parsecs\"").is_err());
+}
