@@ -3,3 +3,5 @@
 
 mod foundation;
 mod harness;
+mod shell_history;
+mod temp_scripts;

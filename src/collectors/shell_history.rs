@@ -62,10 +62,7 @@ const HISTORY_FILES: &[&str] = &[
 /// Directories whose every `*_history` file is a history: fish keeps one per session name
 /// (`fish_history` by default), PSReadLine one per host (`ConsoleHost_history.txt`,
 /// `Visual Studio Code Host_history.txt`).
-const HISTORY_DIRS: &[&str] = &[
-    ".local/share/fish",
-    ".local/share/powershell/PSReadLine",
-];
+const HISTORY_DIRS: &[&str] = &[".local/share/fish", ".local/share/powershell/PSReadLine"];
 
 /// Parser warnings reported per file before they are summarised.
 const MAX_WARNINGS_PER_FILE: usize = 10;
@@ -249,7 +246,9 @@ impl ShellHistory {
             }
             Err(e) if e.is_not_found() => {
                 // lstat found it: a dangling symlink, or deleted in between.
-                out.warn(format!("{display}: {e} (dangling link or deleted meanwhile)"));
+                out.warn(format!(
+                    "{display}: {e} (dangling link or deleted meanwhile)"
+                ));
                 return Ok(());
             }
             Err(e @ SourceError::SymlinkOutOfScope { .. }) => {
@@ -417,7 +416,11 @@ mod tests {
         let sink = run(r, None);
         assert!(history(&sink).is_empty());
         assert!(sink.errors.is_empty(), "{:?}", sink.errors);
-        assert!(sink.warnings.iter().any(|w| w.contains("Fifo")), "{:?}", sink.warnings);
+        assert!(
+            sink.warnings.iter().any(|w| w.contains("Fifo")),
+            "{:?}",
+            sink.warnings
+        );
 
         let w = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(w.path().join("Windows/System32")).unwrap();

@@ -143,7 +143,10 @@ fn places(source: &dyn Source, opts: &TempScriptsOptions) -> Vec<Place> {
         let mut runtime = source.read_dir(Path::new("/run/user")).unwrap_or_default();
         runtime.sort_by(|a, b| a.name.cmp(&b.name));
         for e in runtime {
-            if e.meta.as_ref().is_ok_and(|m| m.file_type == FileType::Directory) {
+            if e.meta
+                .as_ref()
+                .is_ok_and(|m| m.file_type == FileType::Directory)
+            {
                 let uid: Option<u32> = e.name.to_str().and_then(|s| s.parse().ok());
                 let name = uid.and_then(|uid| users.iter().find(|u| u.uid == Some(uid)));
                 out.push(Place {
@@ -187,7 +190,11 @@ fn places(source: &dyn Source, opts: &TempScriptsOptions) -> Vec<Place> {
 }
 
 /// Which of `fields` are at or after `since`; `None` when the file is provably older.
-fn recent_by(meta: &FileMeta, since: Option<Timestamp>, fields: &[TimeField]) -> Option<Vec<TimeField>> {
+fn recent_by(
+    meta: &FileMeta,
+    since: Option<Timestamp>,
+    fields: &[TimeField],
+) -> Option<Vec<TimeField>> {
     let Some(since) = since else {
         return Some(Vec::new());
     };
@@ -340,13 +347,18 @@ impl Run<'_, '_> {
             return Ok(());
         };
         let ext = extension_of(&f.name);
-        let by_ext = ext
-            .as_deref()
-            .is_some_and(|e| self.opts.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)));
+        let by_ext = ext.as_deref().is_some_and(|e| {
+            self.opts
+                .extensions
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(e))
+        });
         let mut rec = self.base_record(&f, place, location, ext.clone(), recent);
         let special = match f.meta.file_type {
             FileType::Regular => None,
-            FileType::Symlink if by_ext => Some((DetectedType::Symlink, vec![Selection::Extension])),
+            FileType::Symlink if by_ext => {
+                Some((DetectedType::Symlink, vec![Selection::Extension]))
+            }
             FileType::Socket if by_ext => Some((DetectedType::Socket, vec![Selection::Extension])),
             FileType::Fifo => Some((DetectedType::Fifo, selection(by_ext, false, true))),
             FileType::CharDevice | FileType::BlockDevice => {
@@ -397,7 +409,10 @@ impl Run<'_, '_> {
             }
         };
         let mut head = Vec::with_capacity(detect::HEAD_LEN as usize);
-        if let Err(e) = (&mut opened.file).take(detect::HEAD_LEN).read_to_end(&mut head) {
+        if let Err(e) = (&mut opened.file)
+            .take(detect::HEAD_LEN)
+            .read_to_end(&mut head)
+        {
             out.error(format!("{}: read error: {e}", rec.path));
             rec.error = Some(format!("read error: {e}"));
         }

@@ -315,7 +315,12 @@ mod tests {
     use crate::source::RootSource;
     use std::os::unix::fs::symlink;
 
-    fn collect(src: &dyn Source, root: &str, limits: &WalkLimits, exclude: &[PathBuf]) -> (Vec<String>, Vec<String>) {
+    fn collect(
+        src: &dyn Source,
+        root: &str,
+        limits: &WalkLimits,
+        exclude: &[PathBuf],
+    ) -> (Vec<String>, Vec<String>) {
         let mut w = Walker::new(src, exclude);
         let (mut found, mut problems) = (Vec::new(), Vec::new());
         let _ = w.walk(Path::new(root), limits, &mut |e| {
@@ -351,7 +356,12 @@ mod tests {
         let (found, problems) = collect(&src, "/tmp", &limits(10), &[]);
         assert_eq!(
             found,
-            ["/tmp/a/b/c/deep.sh", "/tmp/a/loop", "/tmp/etc", "/tmp/top.sh"]
+            [
+                "/tmp/a/b/c/deep.sh",
+                "/tmp/a/loop",
+                "/tmp/etc",
+                "/tmp/top.sh"
+            ]
         );
         assert!(problems.is_empty(), "{problems:?}");
         let (found, problems) = collect(&src, "/tmp", &limits(2), &[]);

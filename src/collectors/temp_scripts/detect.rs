@@ -17,9 +17,9 @@ const LNK_MAGIC: &[u8] = b"\x4C\x00\x00\x00\x01\x14\x02\x00";
 /// containers that carry them (lower case, no dot).
 pub const DEFAULT_EXTENSIONS: &[&str] = &[
     "ps1", "psm1", "psd1", "vbs", "vbe", "js", "jse", "wsf", "wsh", "hta", "sct", "bat", "cmd",
-    "sh", "bash", "zsh", "ksh", "csh", "py", "pyw", "pl", "rb", "php", "lnk", "url", "exe",
-    "dll", "scr", "cpl", "com", "pif", "ocx", "sys", "msi", "msp", "jar", "so", "elf", "bin",
-    "run", "appimage",
+    "sh", "bash", "zsh", "ksh", "csh", "py", "pyw", "pl", "rb", "php", "lnk", "url", "exe", "dll",
+    "scr", "cpl", "com", "pif", "ocx", "sys", "msi", "msp", "jar", "so", "elf", "bin", "run",
+    "appimage",
 ];
 
 /// The type an extension implies, when it implies one.
@@ -137,9 +137,15 @@ pub fn is_script(t: DetectedType) -> bool {
 /// content (a NUL in the line).
 pub fn first_line(head: &[u8]) -> Option<String> {
     let text = if let Some(b) = head.strip_prefix(b"\xFF\xFE") {
-        encoding_rs::UTF_16LE.decode_without_bom_handling(b).0.into_owned()
+        encoding_rs::UTF_16LE
+            .decode_without_bom_handling(b)
+            .0
+            .into_owned()
     } else if let Some(b) = head.strip_prefix(b"\xFE\xFF") {
-        encoding_rs::UTF_16BE.decode_without_bom_handling(b).0.into_owned()
+        encoding_rs::UTF_16BE
+            .decode_without_bom_handling(b)
+            .0
+            .into_owned()
     } else {
         let b = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         // Only the first lines matter; do not decode the whole head when it is binary.
@@ -155,7 +161,10 @@ pub fn first_line(head: &[u8]) -> Option<String> {
             .unwrap_or(b.len());
         String::from_utf8_lossy(&b[..line_end]).into_owned()
     };
-    let line = text.lines().map(str::trim_end).find(|l| !l.trim().is_empty())?;
+    let line = text
+        .lines()
+        .map(str::trim_end)
+        .find(|l| !l.trim().is_empty())?;
     if line.contains('\0') {
         return None;
     }
@@ -199,10 +208,17 @@ mod tests {
 
     #[test]
     fn first_lines() {
-        assert_eq!(first_line(b"\xEF\xBB\xBF\n\nIEX (x)\r\nmore"), Some("IEX (x)".into()));
+        assert_eq!(
+            first_line(b"\xEF\xBB\xBF\n\nIEX (x)\r\nmore"),
+            Some("IEX (x)".into())
+        );
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
-            .chain("Write-Host hi\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .chain(
+                "Write-Host hi\r\n"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
             .collect();
         assert_eq!(first_line(&utf16), Some("Write-Host hi".into()));
         assert_eq!(first_line(b"a\0b\n"), None);

@@ -52,8 +52,14 @@ fn copy_budget_stops_copying_not_hashing() {
         .iter()
         .map(|r| (r.copied, r.copied_bytes, r.truncated))
         .collect();
-    assert_eq!(got, [(true, 600, true), (true, 400, true), (false, 0, false)]);
-    assert!(recs.iter().all(|r| r.sha256 == Some(want) && r.bytes_hashed == 1000));
+    assert_eq!(
+        got,
+        [(true, 600, true), (true, 400, true), (false, 0, false)]
+    );
+    assert!(
+        recs.iter()
+            .all(|r| r.sha256 == Some(want) && r.bytes_hashed == 1000)
+    );
     assert_eq!(
         recs[2].not_copied_reason.as_deref(),
         Some("total copy budget spent")
@@ -79,7 +85,10 @@ fn window_uses_any_timestamp_and_keeps_the_undated() {
         inode: None,
     };
     let all = [TimeField::Mtime, TimeField::Ctime, TimeField::Btime];
-    assert_eq!(recent_by(&meta, t(1000), &all), Some(vec![TimeField::Ctime]));
+    assert_eq!(
+        recent_by(&meta, t(1000), &all),
+        Some(vec![TimeField::Ctime])
+    );
     assert_eq!(recent_by(&meta, t(1000), &[TimeField::Mtime]), None);
     // atime never counts: reading a file (our own read, an AV scan) is not staging it.
     assert_eq!(recent_by(&meta, t(3000), &all), None);
