@@ -194,6 +194,7 @@ fn hostile_linux_tmp() {
     let l = get("/tmp/shadow.sh");
     assert_eq!(l["file_type"], "symlink");
     assert_eq!(l["detected_type"], "symlink");
+    assert_eq!(l["link_target"], "/etc/shadow");
     assert!(l.get("sha256").is_none() && l.get("archive_member").is_none());
     assert_eq!(get("/tmp/loop/self.sh")["file_type"], "symlink");
     assert!(by_path(&recs, "/tmp/etc").is_none());

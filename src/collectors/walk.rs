@@ -16,6 +16,7 @@
 //!
 //! Entries are visited in name order, so two runs over the same tree emit the same records.
 
+use super::Cancel;
 use crate::source::{FileMeta, FileType, Source, SourceError};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -115,6 +116,9 @@ pub enum Event {
 /// from two roots (a user's `Downloads` under `C:\Users\Public`) is listed once.
 pub struct Walker<'a> {
     source: &'a dyn Source,
+    /// Checked before each directory is listed: a tree of nothing but directories never
+    /// reaches the visitor, and must still stop on a deadline or a signal.
+    cancel: &'a Cancel,
     /// (device, inode) of each directory entered -> the index of the walk that entered it.
     visited: HashMap<(u64, u64), usize>,
     walks: usize,
@@ -125,7 +129,7 @@ pub struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     /// `exclude`: logical directories never to walk (irsnap's output on a live host).
-    pub fn new(source: &'a dyn Source, exclude: &[PathBuf]) -> Walker<'a> {
+    pub fn new(source: &'a dyn Source, exclude: &[PathBuf], cancel: &'a Cancel) -> Walker<'a> {
         let case_insensitive = source.os() == crate::source::OsFamily::Windows;
         let excluded_ids = exclude
             .iter()
@@ -134,6 +138,7 @@ impl<'a> Walker<'a> {
             .collect();
         Walker {
             source,
+            cancel,
             visited: HashMap::new(),
             walks: 0,
             excluded_paths: exclude.to_vec(),
@@ -204,6 +209,9 @@ impl<'a> Walker<'a> {
         // Depth-first with an explicit stack: a deep tree cannot overflow ours.
         let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
         while let Some((dir, depth)) = stack.pop() {
+            if self.cancel.should_stop().is_some() {
+                return ControlFlow::Break(());
+            }
             let mut entries = match self.source.read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if e.is_not_found() && depth > 0 => {
@@ -321,7 +329,8 @@ mod tests {
         limits: &WalkLimits,
         exclude: &[PathBuf],
     ) -> (Vec<String>, Vec<String>) {
-        let mut w = Walker::new(src, exclude);
+        let cancel = Cancel::default();
+        let mut w = Walker::new(src, exclude, &cancel);
         let (mut found, mut problems) = (Vec::new(), Vec::new());
         let _ = w.walk(Path::new(root), limits, &mut |e| {
             match e {
@@ -402,7 +411,8 @@ mod tests {
         std::fs::create_dir_all(r.join("tmp/sub")).unwrap();
         std::fs::write(r.join("tmp/sub/x.sh"), b"x").unwrap();
         let src = RootSource::new(r.to_path_buf(), None).unwrap();
-        let mut w = Walker::new(&src, &[]);
+        let cancel = Cancel::default();
+        let mut w = Walker::new(&src, &[], &cancel);
         let mut n = 0;
         let mut count = |e: Event| {
             if matches!(e, Event::Found(_)) {
@@ -425,7 +435,8 @@ mod tests {
             std::fs::write(r.join("etc").join(format!("f{i}")), b"x").unwrap();
         }
         let src = RootSource::new(r.to_path_buf(), None).unwrap();
-        let mut w = Walker::new(&src, &[]);
+        let cancel = Cancel::default();
+        let mut w = Walker::new(&src, &[], &cancel);
         let mut n = 0;
         let flow = w.walk(Path::new("/etc"), &limits(5), &mut |_| {
             n += 1;

@@ -138,6 +138,10 @@ pub struct TempFileRecord {
     /// First line of a script (capped, invalid UTF-8 replaced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_line: Option<String>,
+    /// For a symlink: the target it holds, as written (an absolute target on an offline
+    /// root means a path inside the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
     /// What went wrong reading it (it vanished, grew, or a read failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

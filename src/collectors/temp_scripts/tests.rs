@@ -1,7 +1,8 @@
 use super::*;
 use crate::collectors::{Cancel, Shared};
 use crate::sink::MemorySink;
-use crate::source::RootSource;
+use crate::source::{RootSource, Source};
+use std::path::{Path, PathBuf};
 
 fn run_with(root: &Path, opts: TempScriptsOptions) -> MemorySink {
     let src = RootSource::new(root.to_path_buf(), None).unwrap();
@@ -144,4 +145,137 @@ fn window_option_parses() {
     let w: W = toml::from_str("window = \"off\"").unwrap();
     assert_eq!(w.window.0, None);
     assert!(toml::from_str::<W>("window = \"7 parsecs\"").is_err());
+}
+
+/// A root whose files change under the collector: `gone.sh` is deleted just before it is
+/// opened, `grow.sh` grows just after.
+struct Racing {
+    inner: RootSource,
+    root: PathBuf,
+}
+
+impl Source for Racing {
+    fn describe(&self) -> crate::source::SourceDescription {
+        self.inner.describe()
+    }
+    fn os(&self) -> OsFamily {
+        self.inner.os()
+    }
+    fn is_live(&self) -> bool {
+        false
+    }
+    fn display_path(&self, p: &Path) -> String {
+        self.inner.display_path(p)
+    }
+    fn metadata(&self, p: &Path) -> Result<FileMeta, SourceError> {
+        self.inner.metadata(p)
+    }
+    fn read_dir(&self, p: &Path) -> Result<Vec<crate::source::DirEntry>, SourceError> {
+        self.inner.read_dir(p)
+    }
+    fn open(&self, p: &Path) -> Result<crate::source::OpenedFile, SourceError> {
+        let host = self.root.join(p.strip_prefix("/").unwrap());
+        if p.ends_with("gone.sh") {
+            std::fs::remove_file(&host).unwrap();
+        }
+        let opened = self.inner.open(p)?;
+        if p.ends_with("grow.sh") {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&host)
+                .unwrap();
+            std::io::Write::write_all(&mut f, b"echo more\n").unwrap();
+        }
+        Ok(opened)
+    }
+    fn host_facts(&self) -> crate::source::HostFacts {
+        self.inner.host_facts()
+    }
+    fn users(&self) -> Vec<crate::source::UserAccount> {
+        self.inner.users()
+    }
+    fn processes(&self) -> Result<Vec<crate::record::ProcessRecord>, SourceError> {
+        self.inner.processes()
+    }
+    fn open_process_image(
+        &self,
+        p: &crate::record::ProcessRecord,
+    ) -> Result<crate::source::OpenedFile, SourceError> {
+        self.inner.open_process_image(p)
+    }
+    fn connections(&self) -> Result<Vec<crate::source::RawSocket>, SourceError> {
+        self.inner.connections()
+    }
+}
+
+fn racing_root() -> (tempfile::TempDir, Racing) {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path();
+    std::fs::create_dir_all(r.join("etc")).unwrap();
+    std::fs::create_dir_all(r.join("tmp")).unwrap();
+    for name in ["a.sh", "gone.sh", "grow.sh", "z.sh"] {
+        std::fs::write(r.join("tmp").join(name), b"echo start\n").unwrap();
+    }
+    let src = Racing {
+        inner: RootSource::new(r.to_path_buf(), None).unwrap(),
+        root: r.to_path_buf(),
+    };
+    (d, src)
+}
+
+#[test]
+fn files_deleted_or_growing_during_the_walk() {
+    let (_d, src) = racing_root();
+    let (cancel, shared) = (Cancel::default(), Shared::default());
+    let ctx = Context {
+        source: &src,
+        cancel: &cancel,
+        since: None,
+        shared: &shared,
+        exclude: Vec::new(),
+    };
+    let mut sink = MemorySink::default();
+    TempScripts::new(TempScriptsOptions::default())
+        .collect(&ctx, &mut sink)
+        .unwrap();
+    let recs = records(&sink);
+    let paths: Vec<&str> = recs.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/tmp/a.sh", "/tmp/gone.sh", "/tmp/grow.sh", "/tmp/z.sh"]
+    );
+    // Deleted: still recorded by name, with what happened; a warning, not an error.
+    assert!(recs[1].sha256.is_none() && recs[1].error.is_some());
+    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    assert!(sink.warnings.iter().any(|w| w.contains("gone.sh: deleted")));
+    // Grown: the hash covers what was read, and the record says the size moved.
+    let grown = b"echo start\necho more\n";
+    assert_eq!(recs[2].bytes_hashed, grown.len() as u64);
+    assert_eq!(recs[2].sha256, Some(crate::record::Sha256::digest(grown)));
+    assert!(recs[2].error.as_deref().unwrap().contains("size changed"));
+    // The walk went on.
+    assert!(recs[3].sha256.is_some());
+}
+
+#[test]
+fn cancellation_stops_between_files() {
+    let (_d, src) = racing_root();
+    let cancel = Cancel::default();
+    cancel
+        .signalled
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let shared = Shared::default();
+    let ctx = Context {
+        source: &src,
+        cancel: &cancel,
+        since: None,
+        shared: &shared,
+        exclude: Vec::new(),
+    };
+    let mut sink = MemorySink::default();
+    TempScripts::new(TempScriptsOptions::default())
+        .collect(&ctx, &mut sink)
+        .unwrap();
+    assert!(sink.records.is_empty());
+    assert!(sink.files.is_empty());
 }
