@@ -185,21 +185,22 @@ impl Collector for TempScripts {
 
 impl Run<'_, '_> {
     fn problem(&mut self, p: Problem, depth: usize, out: &mut dyn Sink) {
+        let source = self.ctx.source;
+        let show = |p: &std::path::Path| source.display_path(p);
         match &p {
             // "Top level only" places have subdirectories by design: not worth a word.
             Problem::TooDeep { .. } if depth <= 1 => {}
             Problem::TooDeep { .. } => self.too_deep += 1,
-            Problem::Unreadable { dir, error } => {
-                let shown = self.ctx.source.display_path(dir);
+            Problem::Unreadable { error, .. } => {
                 let hint = if error.is_permission_denied() && !self.elevated {
                     " (irsnap is not elevated)"
                 } else {
                     ""
                 };
-                out.error(format!("cannot list {shown}: {error}{hint}"));
+                out.error(format!("{}{hint}", p.message(&show)));
             }
-            Problem::TooManyEntries { .. } => out.error(p.to_string()),
-            _ => out.warn(p.to_string()),
+            Problem::TooManyEntries { .. } => out.error(p.message(&show)),
+            _ => out.warn(p.message(&show)),
         }
     }
 

@@ -66,42 +66,52 @@ pub enum Problem {
     RootIsSymlink { root: PathBuf },
 }
 
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Problem {
+    /// The message, with paths shown by `show` (the evidence's own path syntax).
+    pub fn message(&self, show: &dyn Fn(&Path) -> String) -> String {
         match self {
+            // The I/O error alone: the source's error would name the (logical) path twice.
+            Problem::Unreadable {
+                dir,
+                error: SourceError::Io { source, .. },
+            } => format!("cannot list directory {}: {source}", show(dir)),
             Problem::Unreadable { dir, error } => {
-                write!(f, "cannot list directory {}: {error}", dir.display())
+                format!("cannot list directory {}: {error}", show(dir))
             }
-            Problem::Vanished { path, message } => write!(
-                f,
-                "{}: gone or unreadable during the walk: {message}",
-                path.display()
-            ),
-            Problem::OtherDevice { dir } => write!(
-                f,
+            Problem::Vanished { path, message } => {
+                format!(
+                    "{}: gone or unreadable during the walk: {message}",
+                    show(path)
+                )
+            }
+            Problem::OtherDevice { dir } => format!(
                 "{}: on another file system (mount point); not entered",
-                dir.display()
+                show(dir)
             ),
-            Problem::Loop { dir } => write!(
-                f,
+            Problem::Loop { dir } => format!(
                 "{}: directory already walked (bind mount or link loop); not entered again",
-                dir.display()
+                show(dir)
             ),
             Problem::TooDeep { dir } => {
-                write!(f, "{}: below the depth limit; not entered", dir.display())
+                format!("{}: below the depth limit; not entered", show(dir))
             }
-            Problem::TooManyEntries { root, limit } => write!(
-                f,
+            Problem::TooManyEntries { root, limit } => format!(
                 "{}: more than {limit} entries; the rest was not listed",
-                root.display()
+                show(root)
             ),
             Problem::Excluded { dir } => {
-                write!(f, "{}: irsnap's own output; not walked", dir.display())
+                format!("{}: irsnap's own output; not walked", show(dir))
             }
             Problem::RootIsSymlink { root } => {
-                write!(f, "{}: is a symlink; not followed", root.display())
+                format!("{}: is a symlink; not followed", show(root))
             }
         }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(&|p| p.display().to_string()))
     }
 }
 

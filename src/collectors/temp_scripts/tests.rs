@@ -148,7 +148,8 @@ fn window_option_parses() {
 }
 
 /// A root whose files change under the collector: `gone.sh` is deleted just before it is
-/// opened, `grow.sh` grows just after.
+/// opened, `grow.sh` grows just after; and `locked/` cannot be listed (what a non-root run
+/// meets, which a test running as root cannot otherwise see).
 struct Racing {
     inner: RootSource,
     root: PathBuf,
@@ -171,6 +172,10 @@ impl Source for Racing {
         self.inner.metadata(p)
     }
     fn read_dir(&self, p: &Path) -> Result<Vec<crate::source::DirEntry>, SourceError> {
+        if p.ends_with("locked") {
+            let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+            return Err(SourceError::io(p.display().to_string(), denied));
+        }
         self.inner.read_dir(p)
     }
     fn open(&self, p: &Path) -> Result<crate::source::OpenedFile, SourceError> {
@@ -212,7 +217,8 @@ fn racing_root() -> (tempfile::TempDir, Racing) {
     let d = tempfile::tempdir().unwrap();
     let r = d.path();
     std::fs::create_dir_all(r.join("etc")).unwrap();
-    std::fs::create_dir_all(r.join("tmp")).unwrap();
+    std::fs::create_dir_all(r.join("tmp/locked")).unwrap();
+    std::fs::write(r.join("tmp/locked/hidden.sh"), b"x").unwrap();
     for name in ["a.sh", "gone.sh", "grow.sh", "z.sh"] {
         std::fs::write(r.join("tmp").join(name), b"echo start\n").unwrap();
     }
@@ -246,7 +252,13 @@ fn files_deleted_or_growing_during_the_walk() {
     );
     // Deleted: still recorded by name, with what happened; a warning, not an error.
     assert!(recs[1].sha256.is_none() && recs[1].error.is_some());
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    // The only error: the directory that could not be listed, named.
+    assert_eq!(sink.errors.len(), 1, "{:?}", sink.errors);
+    assert!(
+        sink.errors[0].starts_with("cannot list directory /tmp/locked: permission denied"),
+        "{:?}",
+        sink.errors
+    );
     assert!(sink.warnings.iter().any(|w| w.contains("gone.sh: deleted")));
     // Grown: the hash covers what was read, and the record says the size moved.
     let grown = b"echo start\necho more\n";
