@@ -6,3 +6,5 @@ mod harness;
 mod profiles;
 mod report;
 mod scheduled_tasks;
+mod shell_history;
+mod temp_scripts;

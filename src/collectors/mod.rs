@@ -8,6 +8,7 @@ mod processes;
 mod scheduled_tasks;
 mod shell_history;
 mod temp_scripts;
+mod walk;
 
 use crate::profile::Profile;
 use crate::record::{ProcessRecord, Timestamp};

@@ -10,7 +10,7 @@ mod scheduled_task;
 mod temp_file;
 
 pub use execution_event::ExecutionEventRecord;
-pub use history::HistoryRecord;
+pub use history::{HistoryRecord, HistoryShell};
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
 pub use powershell::PowershellRecord;
 pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
@@ -18,7 +18,7 @@ pub use scheduled_task::{
     ActionKind, AtDetail, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction,
     ScheduledKind, ScheduledTaskRecord, ScheduledTrigger, SystemdDetail, TriggerType, UnitScope,
 };
-pub use temp_file::TempFileRecord;
+pub use temp_file::{DetectedType, Selection, TempFileRecord, TimeField};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

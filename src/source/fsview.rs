@@ -151,6 +151,12 @@ impl FsView {
         Ok(out)
     }
 
+    /// The target stored in a symlink; the link itself is not followed.
+    pub fn read_link(&self, logical: &Path) -> Result<PathBuf, SourceError> {
+        let host = self.resolve(logical, false)?;
+        std::fs::read_link(&host).map_err(|e| SourceError::io(logical.display().to_string(), e))
+    }
+
     pub fn open(&self, logical: &Path) -> Result<OpenedFile, SourceError> {
         let shown = logical.display().to_string();
         let host = self.resolve(logical, true)?;
@@ -211,6 +217,10 @@ mod tests {
         let v = FsView::new(root.to_path_buf(), false);
         let resolved = v.resolve(Path::new("/tmp/link"), true).unwrap();
         assert_eq!(resolved, root.join("etc/shadow"));
+        assert_eq!(
+            v.read_link(Path::new("/tmp/link")).unwrap(),
+            Path::new("/etc/shadow")
+        );
         let mut f = v.open(Path::new("/tmp/link")).unwrap();
         let mut s = String::new();
         std::io::Read::read_to_string(&mut f.file, &mut s).unwrap();

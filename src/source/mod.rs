@@ -218,6 +218,16 @@ pub trait Source: Send + Sync {
     /// Open a regular file read-only. Symlinks are followed only while they stay in scope;
     /// FIFOs, sockets and devices are refused without being opened for reading.
     fn open(&self, logical: &Path) -> Result<OpenedFile, SourceError>;
+    /// The target a symlink holds, as written (never resolved, never followed).
+    fn read_link(&self, _logical: &Path) -> Result<PathBuf, SourceError> {
+        Err(SourceError::Unsupported {
+            what: "symlink targets",
+            source_kind: match self.describe() {
+                SourceDescription::Live { .. } => "this host",
+                SourceDescription::OfflineRoot { .. } => "this root",
+            },
+        })
+    }
     fn host_facts(&self) -> HostFacts;
     /// Every user account with a home/profile on the evidence.
     fn users(&self) -> Vec<UserAccount>;

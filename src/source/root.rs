@@ -187,6 +187,10 @@ impl Source for RootSource {
         self.view.open(logical)
     }
 
+    fn read_link(&self, logical: &Path) -> Result<PathBuf, SourceError> {
+        self.view.read_link(logical)
+    }
+
     fn host_facts(&self) -> HostFacts {
         let mut facts = HostFacts::default();
         match self.os {

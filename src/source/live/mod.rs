@@ -75,6 +75,10 @@ impl Source for LiveSource {
         self.view.open(logical)
     }
 
+    fn read_link(&self, logical: &Path) -> Result<std::path::PathBuf, SourceError> {
+        self.view.read_link(logical)
+    }
+
     fn host_facts(&self) -> HostFacts {
         let mut facts = platform::host_facts(&self.view);
         facts.architecture = Some(std::env::consts::ARCH.to_string());

