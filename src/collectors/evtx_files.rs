@@ -131,9 +131,10 @@ fn has_wildcard(s: &str) -> bool {
 fn split_pattern(dir: &str, pattern: &str) -> (String, String) {
     let pattern = pattern.trim().replace('\\', "/");
     match pattern.rsplit_once('/') {
-        Some((d, name)) if pattern.starts_with('/') => {
-            (if d.is_empty() { "/" } else { d }.to_string(), name.to_string())
-        }
+        Some((d, name)) if pattern.starts_with('/') => (
+            if d.is_empty() { "/" } else { d }.to_string(),
+            name.to_string(),
+        ),
         _ => (dir.to_string(), pattern),
     }
 }
@@ -162,8 +163,7 @@ pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<F
         if matched.is_empty() && !has_wildcard(&name_pat) {
             out.warn(format!(
                 "{} not present",
-                ctx.source
-                    .display_path(&Path::new(&dir).join(&name_pat))
+                ctx.source.display_path(&Path::new(&dir).join(&name_pat))
             ));
         }
         for (_, logical) in matched {
@@ -186,9 +186,9 @@ fn list_dir(ctx: &Context, dir: &str, out: &mut dyn Sink) -> Option<Vec<(String,
             entries
                 .into_iter()
                 .filter(|e| {
-                    e.meta.as_ref().is_ok_and(|m| {
-                        matches!(m.file_type, FileType::Regular | FileType::Symlink)
-                    })
+                    e.meta
+                        .as_ref()
+                        .is_ok_and(|m| matches!(m.file_type, FileType::Regular | FileType::Symlink))
                 })
                 .map(|e| (e.name.to_string_lossy().into_owned(), e.path))
                 .collect(),
@@ -416,7 +416,10 @@ mod tests {
         assert!(name_matches("*", "anything"));
         assert!(name_matches("a?c*", "abcdef"));
         assert!(!name_matches("a?c", "abcd"));
-        assert!(name_matches("*%4Operational.evtx", "Microsoft-Windows-Sysmon%4Operational.evtx"));
+        assert!(name_matches(
+            "*%4Operational.evtx",
+            "Microsoft-Windows-Sysmon%4Operational.evtx"
+        ));
         assert!(!name_matches("*.evtx", "x.evtx.bak"));
         assert!(name_matches("**a*", "bbba"));
     }
@@ -431,7 +434,10 @@ mod tests {
             split_pattern("/W/L", "/Exports/*.evtx"),
             ("/Exports".into(), "*.evtx".into())
         );
-        assert_eq!(split_pattern("/W/L", "/x.evtx"), ("/".into(), "x.evtx".into()));
+        assert_eq!(
+            split_pattern("/W/L", "/x.evtx"),
+            ("/".into(), "x.evtx".into())
+        );
         assert_eq!(
             split_pattern("/W/L", "\\Exports\\a.evtx"),
             ("/Exports".into(), "a.evtx".into())

@@ -34,8 +34,7 @@ use crate::parsers::powershell::{PsEventKind, ScriptBlockAssembler, ps_event_fro
 use crate::parsers::shell_history::{HistoryKind, parse_history};
 use crate::profile::ByteSize;
 use crate::record::{
-    PowershellRecord, PsEventRecord, PsReadLineRecord, Record, ScriptBlockRecord, Sha256,
-    SourceRef,
+    PowershellRecord, PsEventRecord, PsReadLineRecord, Record, ScriptBlockRecord, Sha256, SourceRef,
 };
 use crate::sink::{FileRequest, Sink, SinkError};
 use crate::source::{FileType, OsFamily, Source};
@@ -166,7 +165,10 @@ fn read_one_log(
             if ev.message_total.is_some_and(|t| t > 1) && held && len > 0 {
                 // The text lives in the script_block record; a part the assembler did not
                 // keep (duplicate, over the cap) keeps its own text here.
-                part_chars = ev.script_block_text.take().map(|t| t.chars().count() as u64);
+                part_chars = ev
+                    .script_block_text
+                    .take()
+                    .map(|t| t.chars().count() as u64);
                 text_in_block = true;
             }
         }
@@ -267,9 +269,9 @@ fn collect_psreadline(ctx: &Context, out: &mut dyn Sink, max: u64) -> Result<(),
         let mut files: Vec<(String, PathBuf)> = entries
             .into_iter()
             .filter(|e| {
-                e.meta.as_ref().is_ok_and(|m| {
-                    matches!(m.file_type, FileType::Regular | FileType::Symlink)
-                })
+                e.meta
+                    .as_ref()
+                    .is_ok_and(|m| matches!(m.file_type, FileType::Regular | FileType::Symlink))
             })
             .map(|e| (e.name.to_string_lossy().into_owned(), e.path))
             .filter(|(name, _)| host_of(name).is_some())
