@@ -261,7 +261,7 @@ fn classic_log_host_application_and_channels_not_file_names() {
         merged
             .iter()
             .filter(|e| e["event_id"] == 800)
-            .all(|e| e["log"] == "windows_power_shell")
+            .all(|e| e["log"] == "windows_powershell")
     );
     assert!(merged.iter().any(|e| {
         serde_json::to_string(e)

@@ -443,4 +443,118 @@ mod tests {
             ("/Exports".into(), "a.evtx".into())
         );
     }
+
+    fn root_with(name: &str, data: &[u8]) -> (tempfile::TempDir, crate::source::RootSource) {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("Windows/System32/winevt/Logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::write(logs.join(name), data).unwrap();
+        let src = crate::source::RootSource::new(dir.path().to_path_buf(), None).unwrap();
+        (dir, src)
+    }
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../shared/fixtures/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn cancel_stops_the_event_loop_and_is_not_an_error() {
+        let data = fixture("evtx/malformed/omerbenamram-evtx/sysmon.evtx");
+        let (_dir, src) = root_with("SYSMON.EVTX", &data);
+        let cancel = super::super::Cancel::default();
+        let shared = super::super::Shared::default();
+        let ctx = Context {
+            source: &src,
+            cancel: &cancel,
+            since: None,
+            shared: &shared,
+            exclude: Vec::new(),
+        };
+        let mut out = crate::sink::MemorySink::default();
+        let patterns = vec!["sysmon.evtx".to_string()];
+        let sel = LogSelection {
+            dir: DEFAULT_LOG_DIR,
+            patterns: &patterns,
+        };
+        let logs = find_logs(&ctx, &sel, &mut out);
+        assert_eq!(logs.len(), 1);
+        assert_eq!(
+            logs[0].display,
+            "C:\\Windows\\System32\\winevt\\Logs\\SYSMON.EVTX"
+        );
+        let copied = copy_log(&ctx, &mut out, &logs[0], DEFAULT_MAX_IN_MEMORY)
+            .unwrap()
+            .unwrap();
+        let mut seen = 0;
+        let read = parse_log(&ctx, &logs[0], copied, |_| {
+            seen += 1;
+            if seen == 10 {
+                cancel
+                    .signalled
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            ControlFlow::Continue(())
+        });
+        report_log(&mut out, &logs[0], &read);
+        assert_eq!(seen, 10);
+        assert!(read.report.stopped_early);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        // The raw copy was still taken whole, before parsing.
+        assert_eq!(out.files[0].copy, data);
+        assert_eq!(
+            read.source.source_sha256,
+            Some(crate::record::Sha256::digest(&data))
+        );
+    }
+
+    #[test]
+    fn nothing_recoverable_is_an_error() {
+        // A valid file header followed by one garbage chunk slot.
+        let mut data = fixture("evtx/malformed/omerbenamram-evtx/Application_no_crc32.evtx");
+        data.truncate(4096 + 65536);
+        for b in &mut data[4096..] {
+            *b = 0x41;
+        }
+        let (_dir, src) = root_with("Application.evtx", &data);
+        let (cancel, shared) = (
+            super::super::Cancel::default(),
+            super::super::Shared::default(),
+        );
+        let ctx = Context {
+            source: &src,
+            cancel: &cancel,
+            since: None,
+            shared: &shared,
+            exclude: Vec::new(),
+        };
+        let mut out = crate::sink::MemorySink::default();
+        let patterns = vec!["Application.evtx".to_string(), "Missing.evtx".to_string()];
+        let sel = LogSelection {
+            dir: DEFAULT_LOG_DIR,
+            patterns: &patterns,
+        };
+        let logs = find_logs(&ctx, &sel, &mut out);
+        assert_eq!(logs.len(), 1);
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.ends_with("Missing.evtx not present"))
+        );
+        let copied = copy_log(&ctx, &mut out, &logs[0], 0).unwrap().unwrap();
+        let read = parse_log(&ctx, &logs[0], copied, |_| ControlFlow::Continue(()));
+        report_log(&mut out, &logs[0], &read);
+        assert!(read.read_twice, "keep cap 0 forces the second read");
+        assert_eq!(read.report.records_ok, 0);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert!(out.errors[0].contains("no record could be recovered"));
+        assert!(
+            out.warnings.iter().any(|w| w.contains("bad_chunk_magic")),
+            "{:?}",
+            out.warnings
+        );
+    }
 }

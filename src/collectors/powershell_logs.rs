@@ -7,6 +7,7 @@
 //!   800 pipeline execution. 400 is written even without any logging policy: its
 //!   `HostApplication` is the command line of every PowerShell launch (`-enc`, `-exec bypass`);
 //! - `PowerShellCore%4Operational.evtx` (PowerShell 7): same ids as the Operational log.
+//!
 //! And every profile's PSReadLine history,
 //! `Users\<user>\AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine\<host>_history.txt`,
 //! plus the service profiles (`Windows\System32\config\systemprofile`, `SysWOW64`'s, and

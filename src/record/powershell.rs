@@ -86,3 +86,27 @@ pub struct PsReadLineRecord {
     #[serde(flatten)]
     pub source: SourceRef,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records go out as JSON lines and come back in through the same types (detection,
+    /// report): every shape must survive the trip, flattened parser fields included.
+    #[test]
+    fn records_round_trip() {
+        let lines = [
+            r#"{"record_type":"event","record_id":7,"time":"2022-03-10T19:50:55.107853200Z","event_id":400,"kind":"engine_start","log":"windows_powershell","channel":"Windows PowerShell","provider":"PowerShell","computer":"PC","process_id":0,"level":4,"context":[["HostName","ConsoleHost"],["HostApplication","powershell.exe -enc AA"]],"host_application":"powershell.exe -enc AA","host_name":"ConsoleHost","sequence_number":13,"source_path":"C:\\x.evtx","source_sha256":"593c6cb87521664c51f17785e8a06d1841e5e3af4c55bede3ac806dcebeff1db"}"#,
+            r#"{"record_type":"event","record_id":22,"event_id":4104,"kind":"script_block","log":"operational","channel":"Microsoft-Windows-PowerShell/Operational","provider":"Microsoft-Windows-PowerShell","computer":"PC","script_block_id":"abb3","message_number":5,"message_total":125,"text_in_script_block":true,"part_chars":17714,"source_path":"C:\\x.evtx"}"#,
+            r#"{"record_type":"script_block","script_block_id":"681c","path":"C:\\TMP\\a.ps1","text":"<#\nPoC","parts_expected":1,"parts_present":[1],"missing_parts":[],"missing_count":0,"duplicate_parts":0,"inconsistent_totals":false,"complete":true,"truncated":false,"first_record_id":14,"record_ids":[14],"first_time":"2023-10-18T03:01:33.742917400Z","last_time":"2023-10-18T03:01:33.742917400Z","computer":"PC","process_id":5060,"text_sha256":"611ec7bbbbc74cf6c8911009d881dba927288494eaa68ba5f9dc19f788278fde","text_chars":7,"source_path":"C:\\x.evtx","source_member":"files/C/x.evtx"}"#,
+            r#"{"record_type":"psreadline","user":"alice","host":"ConsoleHost","ordinal":1,"line_number":1,"command":"whoami","source_path":"C:\\Users\\alice\\h.txt"}"#,
+            r#"{"record_type":"log_file","source_path":"C:\\x.evtx","events_recorded":1,"events_before_since":0,"events_other":2,"header_chunk_count":1,"chunks_seen":132,"records_ok":168,"skipped":[{"chunk":132,"offset":8654848,"reason":"zeros","kind":"zeroed_chunk"}],"warnings":[],"chunk_slots":145,"file_size":9506816,"header_dirty":true,"header_checksum_ok":true,"items_dropped":0,"stopped_early":false}"#,
+        ];
+        for line in lines {
+            let want: serde_json::Value = serde_json::from_str(line).unwrap();
+            let rec: PowershellRecord =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            assert_eq!(serde_json::to_value(&rec).unwrap(), want, "{line}");
+        }
+    }
+}
