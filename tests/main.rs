@@ -1,8 +1,10 @@
 //! One integration-test binary: each module tests one area by running the real `irsnap`
 //! binary and opening the archive it wrote.
 
+mod execution_events;
 mod foundation;
 mod harness;
+mod powershell_logs;
 mod profiles;
 mod report;
 mod scheduled_tasks;

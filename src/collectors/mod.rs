@@ -1,6 +1,7 @@
 //! Collectors: one file each, registered here and only here. A collector reads the host only
 //! through [`Source`] and writes only to a [`Sink`].
 
+mod evtx_files;
 mod execution_events;
 mod network;
 mod powershell_logs;
@@ -134,6 +135,11 @@ pub struct Context<'a> {
 pub trait Collector {
     fn id(&self) -> CollectorId;
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError>;
+    /// `Some(why)` when the artifact cannot exist on this source (Windows event logs on a
+    /// Linux host): the run reports the collector `skipped` with that reason, not `ok`.
+    fn not_applicable(&self, _source: &dyn Source) -> Option<String> {
+        None
+    }
 }
 
 /// Build the collectors a profile enables, in order of volatility.

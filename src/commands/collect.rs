@@ -199,6 +199,11 @@ fn run_one(
         log.log("INFO", format!("{id}: skipped: offline root"));
         return Ok(report);
     }
+    if let Some(why) = collector.not_applicable(state.source) {
+        log.log("INFO", format!("{id}: skipped: {why}"));
+        report.reason = Some(format!("{NOT_APPLICABLE}: {why}"));
+        return Ok(report);
+    }
     log.log("INFO", format!("{id}: started"));
     let ctx = Context {
         source: state.source,
@@ -485,12 +490,16 @@ fn write_report(
     Ok(())
 }
 
-/// A collector skipped because it does not apply (offline root) does not make a run partial.
+/// Reason prefix of a collector whose artifact cannot exist on the source.
+const NOT_APPLICABLE: &str = "not applicable";
+
+/// A collector skipped because it does not apply (offline root, another OS) does not make a
+/// run partial.
 fn is_not_applicable(r: &CollectorReport) -> bool {
     r.status == CollectorStatus::Skipped
         && r.reason
             .as_deref()
-            .is_some_and(|s| s.starts_with("offline root"))
+            .is_some_and(|s| s.starts_with("offline root") || s.starts_with(NOT_APPLICABLE))
 }
 
 fn print_summary(

@@ -60,9 +60,11 @@ pub enum PsEventKind {
 pub enum PsLog {
     /// Microsoft-Windows-PowerShell/Operational.
     Operational,
-    /// Windows PowerShell (classic).
+    /// Windows PowerShell (classic). Renamed: snake_case would split "PowerShell".
+    #[serde(rename = "windows_powershell")]
     WindowsPowerShell,
     /// PowerShellCore/Operational (PowerShell 7).
+    #[serde(rename = "powershell_core")]
     PowerShellCore,
 }
 

@@ -9,10 +9,10 @@ mod process;
 mod scheduled_task;
 mod temp_file;
 
-pub use execution_event::ExecutionEventRecord;
+pub use execution_event::{EvtxLogSummary, ExecEventRecord, ExecutionEventRecord, SourceRef};
 pub use history::{HistoryRecord, HistoryShell};
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
-pub use powershell::PowershellRecord;
+pub use powershell::{PowershellRecord, PsEventRecord, PsReadLineRecord, ScriptBlockRecord};
 pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
 pub use scheduled_task::{
     ActionKind, AtDetail, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction,
