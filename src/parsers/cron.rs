@@ -281,38 +281,10 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Warning list with a cap.
-struct Warns {
-    list: Vec<CronWarning>,
-    suppressed: usize,
-}
-
-impl Warns {
-    fn new() -> Self {
-        Warns {
-            list: Vec::new(),
-            suppressed: 0,
-        }
-    }
-    fn push(&mut self, w: CronWarning) {
-        if self.list.len() < MAX_WARNINGS {
-            self.list.push(w);
-        } else {
-            self.suppressed = self.suppressed.saturating_add(1);
-        }
-    }
-}
+type Warns = super::capped::Capped<CronWarning>;
 
 fn excerpt(s: &str) -> String {
-    if s.len() <= WARN_TEXT_MAX {
-        return s.to_string();
-    }
-    let mut end = WARN_TEXT_MAX;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = s.get(..end).unwrap_or("").to_string();
-    out.push('…');
-    out
+    super::capped::excerpt(s, WARN_TEXT_MAX)
 }
 
 /// Splits bytes into (1-based line number, line without `\n` / trailing `\r`).
@@ -579,7 +551,7 @@ impl EnvState {
 
 /// Parses a crontab. `kind` decides whether a user field is expected.
 pub fn parse_crontab(text: &[u8], kind: CrontabKind) -> CrontabParse {
-    let mut warns = Warns::new();
+    let mut warns = Warns::new(MAX_WARNINGS);
     let mut entries = Vec::new();
     let mut environment = Vec::new();
     let mut env = EnvState::new();
@@ -754,7 +726,7 @@ fn parse_cron_job(
 
 /// Parses `/etc/anacrontab` per anacrontab(5).
 pub fn parse_anacrontab(text: &[u8]) -> AnacrontabParse {
-    let mut warns = Warns::new();
+    let mut warns = Warns::new(MAX_WARNINGS);
     let mut jobs = Vec::new();
     let mut environment = Vec::new();
     let mut env = EnvState::new();

@@ -195,16 +195,7 @@ impl Ctx {
 }
 
 fn excerpt(s: &str) -> String {
-    if s.len() <= WARN_TEXT_MAX {
-        return s.to_string();
-    }
-    let mut end = WARN_TEXT_MAX;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = s.get(..end).unwrap_or("").to_string();
-    out.push('…');
-    out
+    super::capped::excerpt(s, WARN_TEXT_MAX)
 }
 
 fn decode_lossy(b: &[u8]) -> (String, bool) {

@@ -235,32 +235,10 @@ impl UnitFile {
     }
 }
 
-struct Warns {
-    list: Vec<UnitWarning>,
-    suppressed: usize,
-}
-
-impl Warns {
-    fn push(&mut self, w: UnitWarning) {
-        if self.list.len() < MAX_WARNINGS {
-            self.list.push(w);
-        } else {
-            self.suppressed = self.suppressed.saturating_add(1);
-        }
-    }
-}
+type Warns = super::capped::Capped<UnitWarning>;
 
 fn excerpt(s: &str) -> String {
-    if s.len() <= WARN_TEXT_MAX {
-        return s.to_string();
-    }
-    let mut end = WARN_TEXT_MAX;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = s.get(..end).unwrap_or("").to_string();
-    out.push('…');
-    out
+    super::capped::excerpt(s, WARN_TEXT_MAX)
 }
 
 const WS: &[char] = &[' ', '\t', '\n', '\r'];
@@ -277,10 +255,7 @@ pub fn parse_unit(text: &[u8]) -> UnitFile {
         std::borrow::Cow::Owned(s) => (std::borrow::Cow::Owned(s), true),
     };
     let full = full.strip_prefix('\u{feff}').unwrap_or(&full);
-    let mut warns = Warns {
-        list: Vec::new(),
-        suppressed: 0,
-    };
+    let mut warns = Warns::new(MAX_WARNINGS);
     let mut sections: Vec<UnitSection> = Vec::new();
     // (start line, accumulated logical line)
     let mut pending: Option<(usize, String)> = None;
@@ -1047,15 +1022,7 @@ User=nobody\r\nType=weird\r\nWorkingDirectory=~\r\n";
         assert!(s.exec_start.is_empty());
         assert_eq!(s.user.as_deref(), Some("a"));
         let unterminated = u.sections[0].entries[0].value.clone();
-        let lines = parse_exec_value(
-            &unterminated,
-            4,
-            "ExecStart",
-            &mut Warns {
-                list: vec![],
-                suppressed: 0,
-            },
-        );
+        let lines = parse_exec_value(&unterminated, 4, "ExecStart", &mut Warns::new(MAX_WARNINGS));
         assert_eq!(lines[0].argv, ["/bin/sh", "-c", "unterminated"]);
 
         // Binary garbage, NUL bytes, invalid UTF-8.
@@ -1105,15 +1072,7 @@ User=nobody\r\nType=weird\r\nWorkingDirectory=~\r\n";
             "!!",
         ] {
             let _ = split_words(s);
-            let _ = parse_exec_value(
-                s,
-                1,
-                "ExecStart",
-                &mut Warns {
-                    list: vec![],
-                    suppressed: 0,
-                },
-            );
+            let _ = parse_exec_value(s, 1, "ExecStart", &mut Warns::new(MAX_WARNINGS));
         }
         assert_eq!(split_words("\\101\\x42\\u00e9").0, ["ABé"]);
     }
