@@ -14,6 +14,7 @@ use std::path::Path;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("triage", include_str!("../profiles/triage.toml")),
     ("volatile", include_str!("../profiles/volatile.toml")),
+    ("full", include_str!("../profiles/full.toml")),
 ];
 
 pub const DEFAULT_PROFILE: &str = "triage";
@@ -204,6 +205,15 @@ mod tests {
         for (name, text) in BUILTIN {
             let p = Profile::parse(text, name).unwrap();
             assert_eq!(&p.name, name);
+        }
+    }
+
+    #[test]
+    fn the_annotated_example_is_valid_and_complete() {
+        let text = include_str!("../examples/profile.toml");
+        let p = Profile::parse(text, "examples/profile.toml").unwrap();
+        for id in CollectorId::ALL {
+            assert!(p.enabled(*id), "the example must show {id}");
         }
     }
 
