@@ -341,11 +341,14 @@ impl Run<'_, '_> {
         rec.sha256 = o.sha256;
         rec.bytes_hashed = o.bytes_read;
         rec.archive_member = o.member;
-        rec.copied = copy;
+        rec.copied = rec.archive_member.is_some();
         rec.copied_bytes = o.copied;
         rec.truncated = o.truncated;
         if !copy {
             rec.not_copied_reason = Some("total copy budget spent".into());
+        } else if let Some(why) = o.copy_skipped {
+            // The archive-wide budget (profile cap or output volume) stopped this copy.
+            rec.not_copied_reason = Some(why);
         }
         if let Some(e) = o.read_error {
             rec.error = Some(e);

@@ -350,6 +350,17 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
     log.log(
         "INFO",
         format!(
+            "output volume: {} free; raw copies may add {}",
+            free.map(|f| format!("{} MiB", f >> 20))
+                .unwrap_or_else(|| "unknown".into()),
+            budget
+                .map(|b| format!("{} MiB", b >> 20))
+                .unwrap_or_else(|| "no limit".into())
+        ),
+    );
+    log.log(
+        "INFO",
+        format!(
             "irsnap {} starting: source {:?}, profile {}, output {}",
             env!("CARGO_PKG_VERSION"),
             source.describe(),
