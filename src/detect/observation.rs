@@ -459,10 +459,10 @@ fn windows_norm(path: &str) -> String {
         ("%tmp%", "\\temp\\"),
         ("$env:temp", "\\temp\\"),
         ("$env:tmp", "\\temp\\"),
-        ("%localappdata%", "\\appdata\\local\\"),
-        ("$env:localappdata", "\\appdata\\local\\"),
-        ("%appdata%", "\\appdata\\roaming\\"),
-        ("$env:appdata", "\\appdata\\roaming\\"),
+        ("%localappdata%", "\\users\\someone\\appdata\\local\\"),
+        ("$env:localappdata", "\\users\\someone\\appdata\\local\\"),
+        ("%appdata%", "\\users\\someone\\appdata\\roaming\\"),
+        ("$env:appdata", "\\users\\someone\\appdata\\roaming\\"),
         ("%public%", "\\users\\public\\"),
         ("$env:public", "\\users\\public\\"),
         ("%programdata%", "\\programdata\\"),
@@ -494,8 +494,25 @@ const WIN_TEMP: &[&str] = &[
 ];
 
 /// Further user-writable Windows locations (installed per-user software also lives here, so
-/// rules weigh them lower than temp).
-const WIN_USER_WRITABLE: &[&str] = &["\\appdata\\", "\\programdata\\", "\\desktop\\", "\\documents\\"];
+/// rules weigh them lower than temp): all of a user profile, and ProgramData.
+const WIN_USER_WRITABLE: &[&str] = &["\\users\\", "\\programdata\\"];
+
+/// Drive-root folders that keep the restrictive ACLs; any other folder created at a drive root
+/// inherits "Authenticated Users: create files/folders" from the root, so users can plant or
+/// replace files in it (`C:\tools\`, `C:\Python39\`, `C:\AtomicRedTeam\`).
+const WIN_ROOT_PROTECTED: &[&str] = &[
+    "windows",
+    "program files",
+    "program files (x86)",
+    "programdata",
+    "users",
+    "documents and settings",
+    "system volume information",
+    "recovery",
+    "boot",
+    "windows.old",
+    "msocache",
+];
 
 const UNIX_TEMP: &[&str] = &["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/run/shm/"];
 
@@ -526,7 +543,20 @@ pub fn path_in_user_writable(path: &str) -> bool {
         return unix_hidden_dir(p);
     }
     let w = windows_norm(p);
-    WIN_USER_WRITABLE.iter().any(|t| w.contains(t))
+    WIN_USER_WRITABLE.iter().any(|t| w.contains(t)) || in_custom_root_folder(&w)
+}
+
+/// `x:\<folder>\...` where the folder is not one of the protected ones.
+fn in_custom_root_folder(w: &str) -> bool {
+    let b = w.as_bytes();
+    if b.len() < 4 || !b[0].is_ascii_alphabetic() || b[1] != b':' || b[2] != b'\\' {
+        return false;
+    }
+    let rest = &w[3..];
+    match rest.split_once('\\') {
+        Some((dir, file)) => !dir.is_empty() && !file.is_empty() && !WIN_ROOT_PROTECTED.contains(&dir),
+        None => false,
+    }
 }
 
 fn looks_unix(p: &str) -> bool {
@@ -628,6 +658,8 @@ mod tests {
         for p in [
             "%LOCALAPPDATA%\\Microsoft\\OneDrive\\OneDriveStandaloneUpdater.exe",
             "C:\\ProgramData\\x\\y.exe",
+            "C:\\tools\\shell.cmd",
+            "D:\\AtomicRedTeam\\atomics\\x.dll",
             "/home/bob/.cache/x",
             "/root/.local/x",
             "/.hidden/x",
@@ -637,6 +669,8 @@ mod tests {
         }
         for p in [
             "C:\\Windows\\System32\\rundll32.exe",
+            "C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe",
+            "C:\\x.exe",
             "%windir%\\system32\\gatherNetworkInfo.vbs",
             "/usr/bin/bash",
             "/home/bob/bin/x",
