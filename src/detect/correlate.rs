@@ -18,7 +18,8 @@ use std::collections::HashMap;
 
 use super::engine::{Finding, MatchedValue, is_public};
 use super::observation::{
-    EvidenceRef, Observation, ObservationKind, image_name, path_in_temp, path_tokens, snippet,
+    EvidenceRef, Observation, ObservationKind, image_name, path_in_temp, path_in_user_writable,
+    path_tokens, snippet,
     strip_exe,
 };
 use super::rules::{Severity, Tactic};
@@ -137,6 +138,28 @@ fn same_file(a: &str, b: &str) -> bool {
     matches!((last2(&a), last2(&b)), (Some(x), Some(y)) if x == y && !x.0.is_empty())
 }
 
+/// `C:\...`, `\\server\...`, `/...`, or an environment-variable root (`%TEMP%\...`).
+fn is_absolute(p: &str) -> bool {
+    let p = p.trim().trim_matches(|c| c == '"' || c == '\'');
+    let b = p.as_bytes();
+    (b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
+        || p.starts_with("\\\\")
+        || p.starts_with('/')
+        || p.starts_with('%')
+        || p.to_ascii_lowercase().starts_with("$env:")
+}
+
+/// Scripts written then run are the guidance's headline chain; binaries dropped in temp and
+/// run are also how every updater works, so they weigh less unless a scheduler runs them.
+fn is_script(path: &str) -> bool {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        ext.as_str(),
+        "ps1" | "psm1" | "bat" | "cmd" | "vbs" | "vbe" | "js" | "jse" | "wsf" | "wsh" | "hta"
+            | "sh" | "bash" | "py" | "pl" | "rb" | "php" | "sct"
+    )
+}
+
 fn technique_for(path: &str) -> &'static str {
     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
@@ -155,8 +178,11 @@ fn technique_for(path: &str) -> &'static str {
 fn written_then_run(obs: &[Observation]) -> Vec<Finding> {
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, o) in obs.iter().enumerate() {
+        // Only staged files: a file written under Program Files or System32 by an installer
+        // is installation, not staging.
         if o.kind == ObservationKind::TempFile
             && let Some(p) = &o.file_path
+            && path_in_user_writable(p)
         {
             by_name.entry(image_name(p)).or_default().push(i);
         }
@@ -178,6 +204,8 @@ fn written_then_run(obs: &[Observation]) -> Vec<Finding> {
         if let Some(cmd) = &runner.command_line {
             candidates.extend(path_tokens(cmd));
         }
+        // A bare file name matches any file of that name: only absolute paths join.
+        candidates.retain(|c| is_absolute(c));
         let mut done: Vec<usize> = Vec::new();
         for cand in candidates {
             for &t in by_name.get(&image_name(cand)).map(Vec::as_slice).unwrap_or(&[]) {
@@ -234,7 +262,7 @@ fn written_then_run(obs: &[Observation]) -> Vec<Finding> {
                     "A staged file is a running image, a script argument or a scheduled command: dropped-then-run is the classic execution chain.",
                     techniques,
                     Tactic::Execution,
-                    if scheduled || path_in_temp(path) {
+                    if scheduled || is_script(path) {
                         Severity::High
                     } else {
                         Severity::Medium

@@ -201,17 +201,24 @@ impl Engine {
         let mut obs = observations.to_vec();
         correlate::enrich(&mut obs);
         let derived = derive_decoded(&obs);
+        // The first payload decoded from each original: findings on the original (the
+        // encoded-command rule itself) show it next to the encoded text.
+        let mut first_decoded: HashMap<usize, &Observation> = HashMap::new();
+        for (d, p) in &derived {
+            first_decoded.entry(*p).or_insert(d);
+        }
         let now = self.now.unwrap_or_else(chrono::Utc::now);
         let mut findings = Findings::default();
         let mut index = HashMap::new();
-        for (o, parent) in obs
+        let originals = obs
             .iter()
-            .map(|o| (o, None))
-            .chain(derived.iter().map(|(d, p)| (d, Some(&obs[*p]))))
-        {
+            .enumerate()
+            .map(|(i, o)| (o, None, first_decoded.get(&i).copied()));
+        let decoded = derived.iter().map(|(d, p)| (d, Some(&obs[*p]), Some(d)));
+        for (o, parent, payload) in originals.chain(decoded) {
             let ctx = Ctx::new(o, now, self.recent);
             for rule in self.rules.iter().filter(|r| r.applies_to(o.kind)) {
-                if let Some(f) = evaluate(rule, &ctx, parent) {
+                if let Some(f) = evaluate(rule, &ctx, parent, payload) {
                     findings.push_merged(&mut index, f);
                 }
             }
@@ -359,7 +366,14 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn evaluate(rule: &Rule, ctx: &Ctx, parent: Option<&Observation>) -> Option<Finding> {
+/// `parent`: the original when `ctx.obs` is a decoded payload; `payload`: the decoded
+/// observation to show with the finding (itself, or the first payload of an original).
+fn evaluate(
+    rule: &Rule,
+    ctx: &Ctx,
+    parent: Option<&Observation>,
+    payload: Option<&Observation>,
+) -> Option<Finding> {
     let mut matched = Vec::new();
     if !eval(&rule.when, ctx, &mut matched) {
         return None;
@@ -373,16 +387,19 @@ fn evaluate(rule: &Rule, ctx: &Ctx, parent: Option<&Observation>) -> Option<Find
     matched.dedup();
     matched.truncate(MAX_MATCHES);
     let o = ctx.obs;
-    let decoded = o.derived.as_ref().map(|d| DecodedPayload {
-        method: d.method.clone(),
-        original: d.original.clone(),
-        decoded: o
-            .script_text
+    let decoded = payload.and_then(|p| {
+        let d = p.derived.as_ref()?;
+        Some(DecodedPayload {
+            method: d.method.clone(),
+            original: d.original.clone(),
+            decoded: p
+                .script_text
             .as_deref()
             .unwrap_or("")
-            .chars()
-            .take(MAX_FINDING_DECODED)
-            .collect(),
+                .chars()
+                .take(MAX_FINDING_DECODED)
+                .collect(),
+        })
     });
     Some(Finding {
         rule_id: rule.id.clone(),
