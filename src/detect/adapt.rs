@@ -9,7 +9,9 @@ use crate::parsers::exec_events::{ExecEvent, TaskAuditAction};
 use crate::parsers::powershell::{PsEvent, PsEventKind, ScriptBlock};
 use crate::parsers::shell_history::HistoryEntry;
 use crate::parsers::systemd_unit::UnitFile;
-use crate::parsers::task_xml::{RunLevel, TaskAction, TaskDefinition, exec_command_line, parse_task_xml};
+use crate::parsers::task_xml::{
+    RunLevel, TaskAction, TaskDefinition, exec_command_line, parse_task_xml,
+};
 use crate::record::{ConnectionRecord, ImageKind, ProcessRecord, Sha256};
 
 use super::observation::{EvidenceRef, Observation, ObservationKind as K, TaskAttrs};
@@ -77,7 +79,10 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
                 .file(f.target_filename.clone(), None),
         ],
         ExecEvent::SecurityTask(t) => {
-            if !matches!(t.action, TaskAuditAction::Created | TaskAuditAction::Updated) {
+            if !matches!(
+                t.action,
+                TaskAuditAction::Created | TaskAuditAction::Updated
+            ) {
                 return Vec::new();
             }
             let Some(xml) = t.task_content.as_deref() else {
@@ -116,10 +121,12 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
 
 fn join_user(domain: &Option<String>, name: &Option<String>) -> Option<String> {
     let name = name.as_deref().filter(|n| !n.is_empty() && *n != "-")?;
-    Some(match domain.as_deref().filter(|d| !d.is_empty() && *d != "-") {
-        Some(d) => format!("{d}\\{name}"),
-        None => name.to_string(),
-    })
+    Some(
+        match domain.as_deref().filter(|d| !d.is_empty() && *d != "-") {
+            Some(d) => format!("{d}\\{name}"),
+            None => name.to_string(),
+        },
+    )
 }
 
 /// PowerShell events: 4104 (unassembled; prefer [`from_script_block`]), 4103 and 800 pipeline
@@ -254,7 +261,11 @@ fn cron_schedule(s: &CronSchedule) -> String {
 
 /// A crontab entry. `owner` is the crontab's user for per-user crontabs (system crontabs carry
 /// the user on each line).
-pub fn from_cron_entry(entry: &CronEntry, owner: Option<&str>, evidence: EvidenceRef) -> Observation {
+pub fn from_cron_entry(
+    entry: &CronEntry,
+    owner: Option<&str>,
+    evidence: EvidenceRef,
+) -> Observation {
     let user = entry.user.clone().or(owner.map(str::to_string));
     Observation::new(K::CronCommand, evidence)
         .command_with_image(Some(entry.command.clone()))
@@ -365,7 +376,12 @@ pub fn from_process_record(p: &ProcessRecord, evidence: EvidenceRef) -> Option<O
                 .map(|a| a.image_path.clone().unwrap_or_else(|| a.name.clone())),
         );
     if let Some(parent) = p.ancestry.first() {
-        o.parent_image = Some(parent.image_path.clone().unwrap_or_else(|| parent.name.clone()));
+        o.parent_image = Some(
+            parent
+                .image_path
+                .clone()
+                .unwrap_or_else(|| parent.name.clone()),
+        );
     }
     o.image_fileless = p.image_kind == ImageKind::Memfd;
     Some(o)

@@ -16,11 +16,11 @@
 
 use std::collections::HashMap;
 
-use super::engine::{Finding, MatchedValue, is_public};
+use super::eval::is_public;
+use super::finding::{Finding, MatchedValue};
 use super::observation::{
     EvidenceRef, Observation, ObservationKind, image_name, path_in_temp, path_in_user_writable,
-    path_tokens, snippet,
-    strip_exe,
+    path_tokens, snippet, strip_exe,
 };
 use super::rules::{Severity, Tactic};
 
@@ -42,7 +42,9 @@ pub fn enrich(obs: &mut [Observation]) {
         .filter(|(_, o)| o.kind == ObservationKind::ProcessEvent)
         .filter_map(|(i, o)| o.process_guid.as_ref().map(|g| (g.to_ascii_lowercase(), i)))
         .collect();
-    let mut updates: Vec<(usize, Option<(String, Option<String>)>, Vec<String>)> = Vec::new();
+    // (index, parent image + command line, ancestor names)
+    type Update = (usize, Option<(String, Option<String>)>, Vec<String>);
+    let mut updates: Vec<Update> = Vec::new();
     for (i, o) in obs.iter().enumerate() {
         let parent_of = |j: usize| -> Option<usize> {
             let p = &obs[j];
@@ -55,7 +57,10 @@ pub fn enrich(obs: &mut [Observation]) {
                 _ => None,
             }
         };
-        if !matches!(o.kind, ObservationKind::Process | ObservationKind::ProcessEvent) {
+        if !matches!(
+            o.kind,
+            ObservationKind::Process | ObservationKind::ProcessEvent
+        ) {
             continue;
         }
         let mut chain = Vec::new();
@@ -155,9 +160,57 @@ fn is_script(path: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     matches!(
         ext.as_str(),
-        "ps1" | "psm1" | "bat" | "cmd" | "vbs" | "vbe" | "js" | "jse" | "wsf" | "wsh" | "hta"
-            | "sh" | "bash" | "py" | "pl" | "rb" | "php" | "sct"
+        "ps1"
+            | "psm1"
+            | "bat"
+            | "cmd"
+            | "vbs"
+            | "vbe"
+            | "js"
+            | "jse"
+            | "wsf"
+            | "wsh"
+            | "hta"
+            | "sh"
+            | "bash"
+            | "py"
+            | "pl"
+            | "rb"
+            | "php"
+            | "sct"
     )
+}
+
+/// Parents whose dropped-and-started binary is a dropper's payload rather than an update.
+const DROPPER_PARENTS: &[&str] = &[
+    "powershell",
+    "pwsh",
+    "cmd",
+    "wscript",
+    "cscript",
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "winword",
+    "excel",
+    "powerpnt",
+    "outlook",
+    "msaccess",
+    "onenote",
+    "acrord32",
+    "acrobat",
+    "hh",
+    "wmiprvse",
+    "msbuild",
+    "certutil",
+    "bitsadmin",
+];
+
+fn dropped_by_interpreter(runner: &Observation) -> bool {
+    runner
+        .ancestry
+        .first()
+        .is_some_and(|p| DROPPER_PARENTS.contains(&strip_exe(p)))
 }
 
 fn technique_for(path: &str) -> &'static str {
@@ -208,7 +261,11 @@ fn written_then_run(obs: &[Observation]) -> Vec<Finding> {
         candidates.retain(|c| is_absolute(c));
         let mut done: Vec<usize> = Vec::new();
         for cand in candidates {
-            for &t in by_name.get(&image_name(cand)).map(Vec::as_slice).unwrap_or(&[]) {
+            for &t in by_name
+                .get(&image_name(cand))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 let file = &obs[t];
                 let path = file.file_path.as_deref().unwrap_or("");
                 if done.contains(&t) || !same_file(cand, path) {
@@ -262,10 +319,10 @@ fn written_then_run(obs: &[Observation]) -> Vec<Finding> {
                     "A staged file is a running image, a script argument or a scheduled command: dropped-then-run is the classic execution chain.",
                     techniques,
                     Tactic::Execution,
-                    if scheduled || is_script(path) {
+                    if scheduled || is_script(path) || dropped_by_interpreter(runner) {
                         Severity::High
                     } else {
-                        Severity::Medium
+                        Severity::Low
                     },
                     runner,
                     vec![runner.evidence.clone(), file_ev],
@@ -279,13 +336,43 @@ fn written_then_run(obs: &[Observation]) -> Vec<Finding> {
 
 /// Images whose outbound connection to the internet is itself the signal.
 const C2_HOSTS: &[&str] = &[
-    "powershell", "pwsh", "powershell_ise", "cmd", "wscript", "cscript", "mshta", "rundll32",
-    "regsvr32", "msbuild", "installutil", "regasm", "regsvcs", "cmstp", "msiexec", "certutil",
-    "bitsadmin", "hh", "wmic", "forfiles", "pcalua", "msxsl", "sh", "bash", "dash", "zsh", "ksh",
-    "nc", "ncat", "netcat", "socat", "telnet",
+    "powershell",
+    "pwsh",
+    "powershell_ise",
+    "cmd",
+    "wscript",
+    "cscript",
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "msbuild",
+    "installutil",
+    "regasm",
+    "regsvcs",
+    "cmstp",
+    "msiexec",
+    "certutil",
+    "bitsadmin",
+    "hh",
+    "wmic",
+    "forfiles",
+    "pcalua",
+    "msxsl",
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "ksh",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "telnet",
 ];
 /// Interpreters that also make legitimate connections (package managers, tools): medium.
-const C2_INTERPRETERS: &[&str] = &["python", "python2", "python3", "perl", "ruby", "php", "node", "lua"];
+const C2_INTERPRETERS: &[&str] = &[
+    "python", "python2", "python3", "perl", "ruby", "php", "node", "lua",
+];
 
 fn exec_to_c2(obs: &[Observation]) -> Vec<Finding> {
     let by_pid: HashMap<u32, &Observation> = obs
@@ -321,9 +408,14 @@ fn exec_to_c2(obs: &[Observation]) -> Vec<Finding> {
         // Versioned interpreter names (python3.11) count as their family.
         let family = base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
         let fileless = proc_obs.is_some_and(|p| p.image_fileless);
-        let severity = if C2_HOSTS.contains(&base) || path_in_temp(image) || fileless {
+        // Script hosts, shells and memory-only images calling out are the chain itself; a
+        // binary in temp calling out is also every updater, so it weighs less.
+        let severity = if C2_HOSTS.contains(&base) || fileless {
             Severity::High
-        } else if C2_INTERPRETERS.contains(&base) || C2_INTERPRETERS.contains(&family) {
+        } else if path_in_temp(image)
+            || C2_INTERPRETERS.contains(&base)
+            || C2_INTERPRETERS.contains(&family)
+        {
             Severity::Medium
         } else {
             continue;

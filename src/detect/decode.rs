@@ -191,7 +191,9 @@ pub fn powershell_invocations(image: Option<&str>, cmd: &str) -> Vec<PsInvocatio
     if image_is_ps && starts.is_empty() {
         // The logged command line may hold only arguments (400 HostApplication variants), or
         // start with the image under another name.
-        starts.push(usize::from(!words.is_empty() && !words[0].starts_with(is_dash)));
+        starts.push(usize::from(
+            !words.is_empty() && !words[0].starts_with(is_dash),
+        ));
     }
     for s in starts {
         out.push(parse_ps_switches(words.get(s..).unwrap_or(&[])));
@@ -453,9 +455,10 @@ mod tests {
 
     #[test]
     fn window_style_and_flags() {
-        let inv =
-            &powershell_invocations(None, "powershell.exe -WindowStyle Hidden -nop -noni -c \"\"")
-                [0];
+        let inv = &powershell_invocations(
+            None,
+            "powershell.exe -WindowStyle Hidden -nop -noni -c \"\"",
+        )[0];
         assert!(inv.hidden_window() && inv.no_profile && inv.non_interactive);
         let inv = &powershell_invocations(None, "powershell -w 1 -NoP -NonI -W Hidden")[0];
         assert!(inv.hidden_window() && inv.no_profile && inv.non_interactive);

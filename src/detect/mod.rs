@@ -23,9 +23,14 @@ pub mod adapt;
 pub mod correlate;
 pub mod decode;
 pub mod engine;
+mod eval;
+pub mod finding;
 pub mod observation;
+mod paths;
 pub mod rules;
 
-pub use engine::{DecodedPayload, Engine, Finding, Findings, MatchedValue};
+pub use engine::Engine;
+pub use eval::is_public;
+pub use finding::{DecodedPayload, Finding, Findings, MatchedValue};
 pub use observation::{Derivation, EvidenceRef, Observation, ObservationKind, TaskAttrs};
 pub use rules::{Rule, RuleError, Severity, Tactic, builtin_rules, load_rules};

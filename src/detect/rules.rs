@@ -294,7 +294,11 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses one rule file. `origin` names it in errors and findings.
@@ -332,7 +336,9 @@ pub fn load_rules(text: &str, origin: &str) -> Result<Vec<Rule>, RuleError> {
             return Err(ctx("description must be one line".into()));
         }
         if spec.techniques.is_empty() {
-            return Err(ctx("techniques must name at least one ATT&CK technique".into()));
+            return Err(ctx(
+                "techniques must name at least one ATT&CK technique".into()
+            ));
         }
         for t in &spec.techniques {
             if !valid_technique(t) {
@@ -342,7 +348,9 @@ pub fn load_rules(text: &str, origin: &str) -> Result<Vec<Rule>, RuleError> {
             }
         }
         if spec.applies_to.is_empty() {
-            return Err(ctx("applies_to must list at least one observation kind".into()));
+            return Err(ctx(
+                "applies_to must list at least one observation kind".into()
+            ));
         }
         let when = compile(&spec.when).map_err(|r| ctx(format!("when: {r}")))?;
         let unless = match &spec.unless {
@@ -396,7 +404,10 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
     mark(spec.parent_name_in.is_some(), "parent_name_in");
     mark(spec.ancestor_name_in.is_some(), "ancestor_name_in");
     mark(spec.path_in_temp.is_some(), "path_in_temp");
-    mark(spec.path_in_user_writable.is_some(), "path_in_user_writable");
+    mark(
+        spec.path_in_user_writable.is_some(),
+        "path_in_user_writable",
+    );
     mark(spec.has_url.is_some(), "has_url");
     mark(spec.remote_is_public.is_some(), "remote_is_public");
     mark(spec.predicate.is_some(), "predicate");
@@ -423,7 +434,9 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
     let list = |name: &str, v: &Option<Vec<String>>| -> Result<Vec<String>, String> {
         let v = v.as_ref().map(Vec::as_slice).unwrap_or_default();
         if v.is_empty() || v.iter().any(|s| s.is_empty()) {
-            return Err(format!("`{name}` needs a non-empty list of non-empty strings"));
+            return Err(format!(
+                "`{name}` needs a non-empty list of non-empty strings"
+            ));
         }
         Ok(v.to_vec())
     };
@@ -434,7 +447,8 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
             v.into_iter().map(|s| s.to_ascii_lowercase()).collect()
         }
     };
-    let names = |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_lowercase()).collect() };
+    let names =
+        |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_lowercase()).collect() };
     let children = |v: &Option<Vec<CondSpec>>, name: &str| -> Result<Vec<Condition>, String> {
         let v = v.as_ref().map(Vec::as_slice).unwrap_or_default();
         if v.is_empty() {
@@ -445,9 +459,9 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
     Ok(match kind {
         "all" => Condition::All(children(&spec.all, "all")?),
         "any" => Condition::Any(children(&spec.any, "any")?),
-        "not" => Condition::Not(Box::new(compile(spec.not.as_deref().unwrap_or(
-            &CondSpec::default(),
-        ))?)),
+        "not" => Condition::Not(Box::new(compile(
+            spec.not.as_deref().unwrap_or(&CondSpec::default()),
+        )?)),
         "contains" | "startswith" | "endswith" | "equals" => {
             let (op, v) = match kind {
                 "contains" => (TextOp::Contains, &spec.contains),
@@ -481,9 +495,7 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
         },
         "image_name_in" => Condition::ImageNameIn(names(list(kind, &spec.image_name_in)?)),
         "parent_name_in" => Condition::ParentNameIn(names(list(kind, &spec.parent_name_in)?)),
-        "ancestor_name_in" => {
-            Condition::AncestorNameIn(names(list(kind, &spec.ancestor_name_in)?))
-        }
+        "ancestor_name_in" => Condition::AncestorNameIn(names(list(kind, &spec.ancestor_name_in)?)),
         "path_in_temp" => Condition::PathInTemp(spec.path_in_temp.unwrap_or(Field::AnyPath)),
         "path_in_user_writable" => {
             Condition::PathInUserWritable(spec.path_in_user_writable.unwrap_or(Field::AnyPath))
@@ -516,7 +528,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "builtin:rules/scheduled.toml",
         include_str!("../../rules/scheduled.toml"),
     ),
-    ("builtin:rules/unix.toml", include_str!("../../rules/unix.toml")),
+    (
+        "builtin:rules/unix.toml",
+        include_str!("../../rules/unix.toml"),
+    ),
 ];
 
 /// All built-in rules. An error here is a bug in a shipped rule file (a test loads them).
@@ -599,12 +614,20 @@ when = { all = [ { image_name_in = ["powershell.exe"] }, { field = "text", conta
         assert_eq!(e.line, 2);
         assert!(e.reason.contains("T159"), "{e}");
 
-        let bad = GOOD.replace("contains = [\"IEX\"]", "contains = [\"IEX\"], regex = [\"x\"]");
+        let bad = GOOD.replace(
+            "contains = [\"IEX\"]",
+            "contains = [\"IEX\"], regex = [\"x\"]",
+        );
         let e = load_rules(&bad, "x.toml").unwrap_err();
         assert!(e.reason.contains("exactly one"), "{e}");
 
         let bad = GOOD.replace("contains = [\"IEX\"]", "regex = [\"(\"]");
-        assert!(load_rules(&bad, "x.toml").unwrap_err().reason.contains("bad regex"));
+        assert!(
+            load_rules(&bad, "x.toml")
+                .unwrap_err()
+                .reason
+                .contains("bad regex")
+        );
 
         let twice = format!("{GOOD}{GOOD}");
         let e = load_rules(&twice, "x.toml").unwrap_err();
