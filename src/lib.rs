@@ -7,6 +7,7 @@ pub mod cli;
 pub mod collectors;
 pub mod commands;
 pub mod config;
+pub mod detect;
 pub mod outcome;
 pub mod parsers;
 pub mod privilege;

@@ -2,6 +2,7 @@
 //! binary and opening the archive it wrote.
 
 mod budgets;
+mod detect;
 mod execution_events;
 mod foundation;
 mod harness;
