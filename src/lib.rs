@@ -12,5 +12,6 @@ pub mod parsers;
 pub mod privilege;
 pub mod profile;
 pub mod record;
+pub mod sigma;
 pub mod sink;
 pub mod source;
