@@ -4,3 +4,4 @@
 mod foundation;
 mod harness;
 mod profiles;
+mod sigma;

@@ -100,7 +100,11 @@ pub const POWERSHELL: ProducedSource = ProducedSource {
     event_ids: &[4100, 40961, 40962, 53504],
 };
 pub const PS_CLASSIC_START: ProducedSource = ProducedSource {
-    view: view(Some("ps_classic_start"), "windows", Some("powershell-classic")),
+    view: view(
+        Some("ps_classic_start"),
+        "windows",
+        Some("powershell-classic"),
+    ),
     event_ids: &[400],
 };
 pub const PS_CLASSIC_PROVIDER: ProducedSource = ProducedSource {
@@ -112,7 +116,11 @@ pub const PS_CLASSIC_PROVIDER: ProducedSource = ProducedSource {
     event_ids: &[600],
 };
 pub const PS_CLASSIC_SCRIPT: ProducedSource = ProducedSource {
-    view: view(Some("ps_classic_script"), "windows", Some("powershell-classic")),
+    view: view(
+        Some("ps_classic_script"),
+        "windows",
+        Some("powershell-classic"),
+    ),
     event_ids: &[800],
 };
 pub const POWERSHELL_CLASSIC: ProducedSource = ProducedSource {
@@ -171,9 +179,7 @@ impl SigmaEvent for ExecEvent {
             ExecEvent::SecurityProcessCreate(_) => SECURITY_PROCESS.view,
             ExecEvent::SysmonNetworkConnect(_) => SYSMON_NETWORK.view,
             ExecEvent::SysmonFileCreate(_) => SYSMON_FILE.view,
-            ExecEvent::SecurityTask(_) | ExecEvent::SecurityServiceInstall(_) => {
-                SECURITY.view
-            }
+            ExecEvent::SecurityTask(_) | ExecEvent::SecurityServiceInstall(_) => SECURITY.view,
             ExecEvent::TaskSchedulerOp(_) => TASK_SCHEDULER.view,
         }
     }

@@ -166,7 +166,11 @@ impl Modifiers {
                 "windash combined with base64".to_string(),
             ));
         }
-        if m.transforms.iter().any(|t| matches!(t, Transform::Encode(_))) && !encodes {
+        if m.transforms
+            .iter()
+            .any(|t| matches!(t, Transform::Encode(_)))
+            && !encodes
+        {
             // UTF-16 bytes only make sense as input to base64 in a text field.
             return Err(ModifierError::Unsupported(
                 "wide/utf16 without base64/base64offset".to_string(),
@@ -198,11 +202,26 @@ pub(crate) enum Test {
     /// `|exists: true/false`.
     Exists(bool),
     Str(StrTest),
-    Regex { re: Regex, shown: String },
-    Cidr { net: IpAddr, prefix: u8, shown: String },
-    Num { op: NumOp, value: f64, shown: String },
+    Regex {
+        re: Regex,
+        shown: String,
+    },
+    Cidr {
+        net: IpAddr,
+        prefix: u8,
+        shown: String,
+    },
+    Num {
+        op: NumOp,
+        value: f64,
+        shown: String,
+    },
     /// `|fieldref`: compare with another field of the same event.
-    FieldRef { field: String, mode: StrMode, cased: bool },
+    FieldRef {
+        field: String,
+        mode: StrMode,
+        cased: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,13 +318,24 @@ impl StrTest {
             StrMode::Exact => (hay == n).then_some((0, hay.len()))?,
             StrMode::Contains => hay.find(n).map(|i| (i, i + n.len()))?,
             StrMode::StartsWith => hay.starts_with(n).then_some((0, n.len()))?,
-            StrMode::EndsWith => hay
-                .ends_with(n)
-                .then_some((hay.len() - n.len(), hay.len()))?,
+            StrMode::EndsWith => hay.ends_with(n).then(|| (hay.len() - n.len(), hay.len()))?,
         };
-        // Lower-casing can change byte lengths (rare non-ASCII): then the offsets do not map
-        // back onto the original text and we give no span.
-        Some((hay.len() == v.text.len()).then_some(span))
+        if self.cased || hay.len() == v.text.len() {
+            return Some(Some(span));
+        }
+        // Lower-casing changed byte lengths (non-ASCII text): map through character indexes,
+        // which line up unless a character lower-cased into several.
+        if hay.chars().count() != v.text.chars().count() {
+            return Some(None);
+        }
+        let to_orig = |b: usize| {
+            let n = hay[..b].chars().count();
+            v.text
+                .char_indices()
+                .nth(n)
+                .map_or(v.text.len(), |(i, _)| i)
+        };
+        Some(Some((to_orig(span.0), to_orig(span.1))))
     }
 }
 
@@ -683,7 +713,10 @@ mod tests {
         use base64::Engine as _;
         for prefix in ["", "a", "ab", "abc"] {
             let enc = STANDARD.encode(format!("{prefix}IEX (New-Object Net.WebClient)"));
-            assert!(any(&["base64offset", "contains"], "IEX (New", &enc), "{prefix}");
+            assert!(
+                any(&["base64offset", "contains"], "IEX (New", &enc),
+                "{prefix}"
+            );
         }
         assert_eq!(
             base64_offsets(b"http://"),

@@ -89,7 +89,9 @@ impl SigmaEvent for ProcessEvent<'_> {
                 None => self.parent.and_then(image_of),
             },
             "parentcommandline" => self.parent.map(|p| Cow::Borrowed(p.command_line.as_str())),
-            "parentuser" => self.parent.and_then(|p| p.user.as_deref().map(Cow::Borrowed)),
+            "parentuser" => self
+                .parent
+                .and_then(|p| p.user.as_deref().map(Cow::Borrowed)),
             "user" => r.user.as_deref().map(Cow::Borrowed),
             "currentdirectory" => r.cwd.as_deref().map(Cow::Borrowed),
             "processid" => Some(Cow::Owned(r.pid.to_string())),

@@ -232,9 +232,9 @@ pub fn parse_rule(text: &str, origin: &str) -> Result<Rule, RuleProblem> {
             }
         }
     }
-    let conds = cond_text.filter(|c| !c.is_empty()).ok_or_else(|| {
-        RuleProblem::Invalid("detection has no condition".to_string())
-    })?;
+    let conds = cond_text
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| RuleProblem::Invalid("detection has no condition".to_string()))?;
     // A list of conditions means any of them (Sigma v1).
     let mut exprs = Vec::new();
     for c in &conds {
