@@ -23,6 +23,8 @@ fn all_rules() -> (RuleSet, LoadReport) {
 
 /// Every event of an EVTX file that irsnap feeds to Sigma: execution events, PowerShell
 /// events, and 4104 script blocks reassembled (rules see whole scripts, not 4104 parts).
+// Test-only list of a few thousand events: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Ev {
     Exec(ExecEvent),
     Ps(irsnap::parsers::powershell::PsEvent),

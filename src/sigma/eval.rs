@@ -87,7 +87,7 @@ fn item_value(i: usize, rule: &Rule, ctx: &Ctx<'_>, memo: &mut [Option<bool>]) -
     let v = rule
         .items
         .get(i)
-        .is_some_and(|item| eval_item(item, &rule.names[i], ctx, None));
+        .is_some_and(|item| eval_item(item, ctx, None));
     if let Some(m) = memo.get_mut(i) {
         *m = Some(v);
     }
@@ -116,10 +116,11 @@ fn collect(
     out: &mut Vec<MatchedField>,
 ) {
     let take = |i: usize, memo: &mut [Option<bool>], out: &mut Vec<MatchedField>| {
-        if positive && item_value(i, rule, ctx, memo) {
-            if let (Some(item), Some(name)) = (rule.items.get(i), rule.names.get(i)) {
-                eval_item(item, name, ctx, Some(out));
-            }
+        if positive
+            && item_value(i, rule, ctx, memo)
+            && let Some(item) = rule.items.get(i)
+        {
+            eval_item(item, ctx, Some(out));
         }
     };
     match e {
@@ -138,12 +139,7 @@ fn collect(
     }
 }
 
-fn eval_item(
-    item: &Item,
-    name: &str,
-    ctx: &Ctx<'_>,
-    mut capture: Option<&mut Vec<MatchedField>>,
-) -> bool {
+fn eval_item(item: &Item, ctx: &Ctx<'_>, mut capture: Option<&mut Vec<MatchedField>>) -> bool {
     match item {
         Item::All(conds) => {
             if !conds.iter().all(|c| eval_cond(c, ctx, None)) {
@@ -156,10 +152,10 @@ fn eval_item(
             }
             true
         }
-        Item::Any(alts) => match alts.iter().find(|a| eval_item(a, name, ctx, None)) {
+        Item::Any(alts) => match alts.iter().find(|a| eval_item(a, ctx, None)) {
             Some(a) => {
                 if let Some(out) = capture.as_deref_mut() {
-                    eval_item(a, name, ctx, Some(out));
+                    eval_item(a, ctx, Some(out));
                 }
                 true
             }

@@ -14,6 +14,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::transform::{
+    Encoding, Tok, base64_offsets, plain_text, render, tokenize, utf16, windash,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use regex::{Regex, RegexBuilder};
@@ -50,14 +53,6 @@ enum Mode {
     Contains,
     StartsWith,
     EndsWith,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Utf16Le,
-    Utf16Be,
-    /// UTF-16 LE with a byte-order mark (`utf16`).
-    Utf16Bom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,9 +132,9 @@ impl Modifiers {
                 "i" => m.re_flags.0 = true,
                 "m" => m.re_flags.1 = true,
                 "s" => m.re_flags.2 = true,
-                "wide" | "utf16le" => m.transforms.push(Transform::Encode(Encoding::Utf16Le)),
-                "utf16be" => m.transforms.push(Transform::Encode(Encoding::Utf16Be)),
-                "utf16" => m.transforms.push(Transform::Encode(Encoding::Utf16Bom)),
+                "wide" | "utf16le" => m.transforms.push(Transform::Encode(Encoding::Le)),
+                "utf16be" => m.transforms.push(Transform::Encode(Encoding::Be)),
+                "utf16" => m.transforms.push(Transform::Encode(Encoding::LeBom)),
                 "base64" => m.transforms.push(Transform::Base64),
                 "base64offset" => m.transforms.push(Transform::Base64Offset),
                 "windash" => m.transforms.push(Transform::Windash),
@@ -382,91 +377,6 @@ fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
     Some((ip, prefix))
 }
 
-/// A Sigma string broken into literal text and wildcards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Lit(char),
-    /// A windash position: any of `-`, `/`, en dash, em dash, horizontal bar.
-    Dash,
-    Star,
-    Question,
-}
-
-fn tokenize(s: &str) -> Vec<Tok> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some(&n) if matches!(n, '*' | '?' | '\\') => {
-                    out.push(Tok::Lit(n));
-                    chars.next();
-                }
-                _ => out.push(Tok::Lit('\\')),
-            },
-            '*' => out.push(Tok::Star),
-            '?' => out.push(Tok::Question),
-            c => out.push(Tok::Lit(c)),
-        }
-    }
-    out
-}
-
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// pySigma's windash: a `-` or `/` not preceded by a word character and followed by one
-/// (regex `\B[-/]\b`) becomes a dash class.
-fn windash(toks: &mut [Tok]) {
-    for i in 0..toks.len() {
-        let Tok::Lit(c) = toks[i] else { continue };
-        if c != '-' && c != '/' {
-            continue;
-        }
-        let prev_word = i > 0 && matches!(toks[i - 1], Tok::Lit(p) if is_word(p));
-        let next_word = matches!(toks.get(i + 1), Some(Tok::Lit(n)) if is_word(*n));
-        if !prev_word && next_word {
-            toks[i] = Tok::Dash;
-        }
-    }
-}
-
-fn utf16(s: &str, enc: Encoding) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() * 2 + 2);
-    if enc == Encoding::Utf16Bom {
-        out.extend_from_slice(&[0xFF, 0xFE]);
-    }
-    for u in s.encode_utf16() {
-        let b = if enc == Encoding::Utf16Be {
-            u.to_be_bytes()
-        } else {
-            u.to_le_bytes()
-        };
-        out.extend_from_slice(&b);
-    }
-    out
-}
-
-/// The three base64 renderings of `data` at byte offsets 0, 1, 2 of an enclosing string, with
-/// the characters that depend on neighbouring bytes cut off (sigmac/pySigma algorithm).
-fn base64_offsets(data: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    for i in 0..3usize {
-        let mut buf = vec![b' '; i];
-        buf.extend_from_slice(data);
-        let enc = STANDARD.encode(&buf);
-        let start = [0usize, 2, 3][i];
-        let trim = [0usize, 3, 2][(data.len() + i) % 3];
-        if let Some(s) = enc.get(start..enc.len().saturating_sub(trim)) {
-            if !s.is_empty() {
-                out.push(s.to_string());
-            }
-        }
-    }
-    out
-}
-
 /// Compile one value under the given modifiers into tests (several for `base64offset`).
 pub(crate) fn compile(m: &Modifiers, value: &Scalar) -> Result<Vec<Test>, ModifierError> {
     if m.exists {
@@ -539,8 +449,7 @@ pub(crate) fn compile(m: &Modifiers, value: &Scalar) -> Result<Vec<Test>, Modifi
 
 fn first_line(s: &str) -> String {
     s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
         .trim()
         .to_string()
@@ -633,33 +542,6 @@ fn compile_str(m: &Modifiers, mode: Mode, text: &str) -> Result<Vec<Test>, Modif
     Ok(out)
 }
 
-/// The value as plain text for an encoding step; wildcards cannot be encoded.
-fn plain_text(variants: &[Vec<Tok>], what: &str) -> Result<String, ModifierError> {
-    let mut s = String::new();
-    for t in variants.first().map(Vec::as_slice).unwrap_or_default() {
-        match t {
-            Tok::Lit(c) => s.push(*c),
-            _ => {
-                return Err(ModifierError::BadValue(format!(
-                    "wildcard in a {what} value"
-                )));
-            }
-        }
-    }
-    Ok(s)
-}
-
-fn render(toks: &[Tok]) -> String {
-    toks.iter()
-        .map(|t| match t {
-            Tok::Lit(c) => *c,
-            Tok::Dash => '-',
-            Tok::Star => '*',
-            Tok::Question => '?',
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,7 +606,7 @@ mod tests {
         );
         let wide = tests(&["wide", "base64offset", "contains"], "IEX");
         assert_eq!(wide.len(), 3);
-        let enc = STANDARD.encode(utf16("xIEX (", Encoding::Utf16Le));
+        let enc = STANDARD.encode(utf16("xIEX (", Encoding::Le));
         let ft = FieldText::new(Cow::Owned(enc));
         assert!(wide.iter().any(|t| t.matches(&ft).is_some()));
     }

@@ -30,6 +30,7 @@ mod event;
 mod matcher;
 mod process;
 mod rule;
+mod transform;
 
 use std::path::Path;
 
@@ -360,10 +361,10 @@ impl RuleSet {
     fn add(&mut self, r: Result<Rule, RuleProblem>, path: &str, report: &mut LoadReport) {
         match r {
             Ok(rule) => {
-                if let Some(id) = &rule.meta.id {
-                    if self.rules.iter().any(|r| r.meta.id.as_ref() == Some(id)) {
-                        report.duplicate_ids.push(id.clone());
-                    }
+                if let Some(id) = &rule.meta.id
+                    && self.rules.iter().any(|r| r.meta.id.as_ref() == Some(id))
+                {
+                    report.duplicate_ids.push(id.clone());
                 }
                 report.loaded += 1;
                 self.rules.push(rule);
@@ -443,3 +444,6 @@ fn finding<E>(rule: &Rule, evidence: E, matched: Vec<MatchedField>) -> SigmaFind
         matched,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,6 +87,13 @@ pub struct Rule {
     pub(crate) condition: Expr,
 }
 
+impl Rule {
+    /// The detection item names (`selection`, `filter_main_*`, ...) in definition order.
+    pub fn item_names(&self) -> &[String] {
+        &self.names
+    }
+}
+
 /// Why a rule file did not become a [`Rule`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleProblem {
