@@ -110,10 +110,14 @@ fn lex(s: &str) -> Result<Vec<Tok>, ConditionError> {
     Ok(out)
 }
 
+/// Deepest nesting of parentheses/`not` accepted: a hostile rule must not exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     names: &'a [String],
+    depth: usize,
 }
 
 /// Parse `cond` against the detection item names (in definition order).
@@ -132,6 +136,7 @@ pub(crate) fn parse(cond: &str, names: &[String]) -> Result<Expr, ConditionError
         toks,
         pos: 0,
         names,
+        depth: 0,
     };
     let e = p.or()?;
     if p.pos != p.toks.len() {
@@ -181,11 +186,20 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, ConditionError> {
-        if self.peek() == Some(&Tok::Not) {
-            self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ConditionError::Invalid(format!(
+                "condition nested deeper than {MAX_DEPTH} levels"
+            )));
         }
-        self.primary()
+        let e = if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            self.unary().map(|x| Expr::Not(Box::new(x)))
+        } else {
+            self.primary()
+        };
+        self.depth -= 1;
+        e
     }
 
     fn primary(&mut self) -> Result<Expr, ConditionError> {
@@ -339,6 +353,17 @@ mod tests {
             parse("(selection", &n),
             Err(ConditionError::Invalid(_))
         ));
+        let deep = format!("{}selection{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(matches!(parse(&deep, &n), Err(ConditionError::Invalid(_))));
+        let nots = format!("{}selection", "not ".repeat(100_000));
+        assert!(matches!(parse(&nots, &n), Err(ConditionError::Invalid(_))));
+        assert!(
+            parse(
+                &format!("{}selection{}", "(".repeat(20), ")".repeat(20)),
+                &n
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -297,3 +297,25 @@ fn attack_tag_parsing() {
     assert_eq!(t.tactics, ["execution", "defense-evasion"]);
     assert_eq!(t.other, ["S0002"]);
 }
+
+#[test]
+fn hostile_rule_files_are_refused_not_crashed() {
+    let deep = format!(
+        "title: x\nlogsource:\n  product: windows\ndetection:\n  sel: {}a{}\n  condition: sel\n",
+        "[".repeat(1_000),
+        "]".repeat(1_000)
+    );
+    assert!(matches!(
+        load_rule(&deep, "x"),
+        Err(RuleProblem::Invalid(_))
+    ));
+    let huge = "a".repeat(MAX_RULE_BYTES + 1);
+    assert!(matches!(
+        load_rule(&huge, "x"),
+        Err(RuleProblem::Invalid(_))
+    ));
+    // A missing directory is an error in the report, not a panic.
+    let (set, report) = load_dir(std::path::Path::new("/nonexistent/irsnap-sigma"));
+    assert!(set.is_empty());
+    assert_eq!(report.errors.len(), 1);
+}
