@@ -14,5 +14,6 @@ pub mod privilege;
 pub mod profile;
 pub mod record;
 pub mod report;
+pub mod sigma;
 pub mod sink;
 pub mod source;

@@ -11,4 +11,5 @@ mod profiles;
 mod report;
 mod scheduled_tasks;
 mod shell_history;
+mod sigma;
 mod temp_scripts;
