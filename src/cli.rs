@@ -93,6 +93,14 @@ pub struct CollectArgs {
     /// Stop collecting after this long (`90s`, `5m`) and finish the archive.
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
+    /// Extra detection rules (irsnap's TOML rule format, see rules/README.md); repeatable.
+    /// A bad rule file is refused with file, line and reason before anything is collected.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Apply the Sigma rules under this directory (e.g. SigmaHQ's rules/windows) to the
+    /// process snapshot, Sysmon/Security/Task Scheduler events and PowerShell logs.
+    #[arg(long = "sigma", value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
     /// Lowest CPU and I/O priority and throttled reads (16 MiB/s), for busy production hosts.
     #[arg(long)]
     pub low_impact: bool,

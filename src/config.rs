@@ -20,6 +20,9 @@ pub struct CollectConfig {
     pub profile: Profile,
     pub since: Option<Timestamp>,
     pub deadline: Option<Duration>,
+    /// Extra rule files: (origin, text), already checked to load.
+    pub extra_rules: Vec<(String, String)>,
+    pub sigma_dir: Option<PathBuf>,
     pub low_impact: bool,
     pub quiet: bool,
     pub json: bool,
@@ -117,7 +120,22 @@ impl CollectConfig {
             }
             None => None,
         };
+        let mut extra_rules = Vec::new();
+        for p in &args.rules {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read rule file {}", p.display()))?;
+            extra_rules.push((p.display().to_string(), text));
+        }
+        // Refused now, with file, line and reason, rather than after the collection.
+        crate::detect::Engine::with_extra_rules(&extra_rules)?;
+        if let Some(d) = &args.sigma
+            && !d.is_dir()
+        {
+            bail!("--sigma {}: not a directory of Sigma rules", d.display());
+        }
         Ok(CollectConfig {
+            extra_rules,
+            sigma_dir: args.sigma,
             output_dir,
             case_id: args.case,
             examiner: args.examiner,

@@ -4,6 +4,7 @@
 mod budgets;
 mod detect;
 mod execution_events;
+mod findings;
 mod foundation;
 mod harness;
 mod powershell_logs;

@@ -274,14 +274,16 @@ impl ArchiveWriter {
 
     /// Write `records/<collector>.jsonl` (an empty member when there were no records, so a
     /// reader can tell "ran, found nothing" from "did not run").
-    pub fn flush_records(&mut self, collector: CollectorId) -> Result<u64, SinkError> {
+    /// Returns the record count and the bytes written, for readers of the run's own records
+    /// (detection, the timeline) that should see exactly what the archive holds.
+    pub fn flush_records(&mut self, collector: CollectorId) -> Result<(u64, Vec<u8>), SinkError> {
         let buf = self.records.remove(&collector).unwrap_or_default();
         self.add_bytes(
             &format!("records/{}.jsonl", collector.as_str()),
             &buf.data,
             Some(collector),
         )?;
-        Ok(buf.count)
+        Ok((buf.count, buf.data))
     }
 
     /// Write the manifest last, close the zip, make it durable, rename it, write the sidecar.

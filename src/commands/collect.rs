@@ -8,6 +8,7 @@ use crate::archive::manifest::{
 };
 use crate::collectors::{self, Cancel, Collector, CollectorId, Context, Shared, StopReason};
 use crate::config::CollectConfig;
+use crate::detect::analysis::Analysis;
 use crate::outcome::{CollectorStatus, Exit, RunStatus};
 use crate::record::{Record, Timestamp};
 use crate::sink::{FileOutcome, FileRequest, Sink, SinkError};
@@ -169,6 +170,7 @@ fn run_one(
     collector: &dyn Collector,
     archive: &mut ArchiveWriter,
     log: &mut RunLog,
+    analysis: &mut Analysis,
 ) -> anyhow::Result<CollectorReport> {
     let id = collector.id();
     let started = Instant::now();
@@ -236,8 +238,9 @@ fn run_one(
     );
     // The records are written even when the collector failed half-way: partial evidence is
     // evidence.
-    let written = archive.flush_records(id).context("writing records")?;
+    let (written, jsonl) = archive.flush_records(id).context("writing records")?;
     debug_assert_eq!(written, records);
+    analysis.add_records(id, &jsonl);
     report.records = records;
     report.files = files;
     report.error_count = error_count;
@@ -390,12 +393,19 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         config,
         panics: install_panic_capture(),
     };
+    let mut analysis = new_analysis(config, source.os(), &mut log)?;
     let mut reports = Vec::new();
     for collector in collectors::build(&config.profile) {
         if let Some(pb) = &progress {
             pb.set_message(format!("collecting {}", collector.id()));
         }
-        reports.push(run_one(&state, collector.as_ref(), &mut archive, &mut log)?);
+        reports.push(run_one(
+            &state,
+            collector.as_ref(),
+            &mut archive,
+            &mut log,
+            &mut analysis,
+        )?);
     }
     let _ = std::panic::take_hook();
     if let Some(pb) = progress {
@@ -452,7 +462,8 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         collectors: reports,
         members: Vec::new(),
     };
-    write_report(&mut archive, &manifest, &shared)?;
+    let findings = analysis.finish();
+    write_report(&mut archive, &manifest, &shared, findings)?;
     let finished = archive
         .finish(&mut manifest)
         .context("finishing the archive")?;
@@ -481,12 +492,13 @@ fn write_report(
     archive: &mut ArchiveWriter,
     manifest: &Manifest,
     shared: &Shared,
+    findings: crate::detect::Findings,
 ) -> anyhow::Result<()> {
     use crate::cli::ReportFormat;
     let data = crate::report::ReportData {
         manifest: manifest.clone(),
         processes: shared.processes.get().cloned().unwrap_or_default(),
-        findings: Vec::new(),
+        findings: findings.items,
     };
     for (name, format) in [
         ("findings.jsonl", ReportFormat::Json),
@@ -503,6 +515,46 @@ fn write_report(
 
 /// Reason prefix of a collector whose artifact cannot exist on the source.
 const NOT_APPLICABLE: &str = "not applicable";
+
+/// The detection for this run: built-in rules, `--rules` files, and `--sigma` rules, whose
+/// load report (what loaded, what irsnap cannot evaluate and why) goes to the log.
+fn new_analysis(
+    config: &CollectConfig,
+    os: crate::source::OsFamily,
+    log: &mut RunLog,
+) -> anyhow::Result<Analysis> {
+    let engine =
+        crate::detect::Engine::with_extra_rules(&config.extra_rules)?.now(chrono::Utc::now());
+    log.log("INFO", format!("detection: {} rules", engine.rules().len()));
+    let sigma = config.sigma_dir.as_ref().map(|dir| {
+        let (set, report) = crate::sigma::load_dir(dir);
+        log.log(
+            "INFO",
+            format!(
+                "sigma: {} rule files under {}: {} loaded, {} not evaluable, {} invalid",
+                report.files,
+                dir.display(),
+                report.loaded,
+                report.unsupported.len(),
+                report.errors.len()
+            ),
+        );
+        for u in &report.unsupported {
+            log.log(
+                "WARN",
+                format!(
+                    "sigma: {} ({}): not evaluated: {}",
+                    u.path, u.title, u.reason
+                ),
+            );
+        }
+        for e in &report.errors {
+            log.log("WARN", format!("sigma: {}: invalid: {}", e.path, e.reason));
+        }
+        set
+    });
+    Ok(Analysis::new(engine, sigma, os))
+}
 
 /// A collector skipped because it does not apply (offline root, another OS) does not make a
 /// run partial.

@@ -4,7 +4,7 @@ use crate::archive::manifest::Manifest;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::outcome::Exit;
 use crate::record::ProcessRecord;
-use crate::report::{FindingView, ReportData, render_html, render_markdown};
+use crate::report::{Finding, ReportData, render_html, render_markdown};
 use anyhow::Context;
 use std::io::Read;
 
@@ -43,7 +43,7 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<ReportData> {
         Some(d) => jsonl(&d, "records/processes.jsonl")?,
         None => Vec::new(),
     };
-    let findings: Vec<FindingView> = match member(&mut zip, "findings.jsonl")? {
+    let findings: Vec<Finding> = match member(&mut zip, "findings.jsonl")? {
         Some(d) => jsonl(&d, "findings.jsonl")?,
         None => Vec::new(),
     };

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod adapt;
+pub mod analysis;
 pub mod correlate;
 pub mod decode;
 pub mod engine;
@@ -27,6 +28,7 @@ mod eval;
 pub mod finding;
 pub mod observation;
 mod paths;
+pub mod records;
 pub mod rules;
 
 pub use engine::Engine;

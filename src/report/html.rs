@@ -2,7 +2,7 @@
 //! fetch or script, `<details>` for long sections (works without JavaScript).
 
 use super::escape::{MAX_SHOWN, html as esc, shorten};
-use super::{FindingView, ReportData, Severity};
+use super::{Finding, ReportData, Severity};
 use crate::outcome::CollectorStatus;
 use crate::record::ProcessRecord;
 use std::collections::{BTreeMap, HashMap};
@@ -182,7 +182,7 @@ fn coverage(out: &mut String, d: &ReportData) {
     out.push_str("</table>");
 }
 
-fn finding(out: &mut String, f: &FindingView) {
+fn finding(out: &mut String, f: &Finding) {
     let sev = f.severity.as_str();
     let _ = write!(
         out,
@@ -195,22 +195,38 @@ fn finding(out: &mut String, f: &FindingView) {
             .map(|t| format!("<code>{}</code>", esc(t)))
             .collect::<Vec<_>>()
             .join(" "),
-        esc(&f.explanation)
+        esc(&f.description)
     );
+    if !f.summary.is_empty() {
+        let _ = write!(out, "<pre>{}</pre>", value(&f.summary, "the records"));
+    }
     if !f.matched.is_empty() {
         out.push_str("<table>");
-        for (k, v) in &f.matched {
-            row(out, k, &format!("<pre>{}</pre>", value(v, "the records")));
+        for m in &f.matched {
+            row(
+                out,
+                &m.field,
+                &format!("<pre>{}</pre>", value(&m.value, "the records")),
+            );
         }
         out.push_str("</table>");
     }
-    if let Some((orig, decoded)) = &f.decoded {
+    if let Some(d) = &f.decoded {
         let _ = write!(
             out,
-            "<div class=\"cols\"><div><strong>original</strong><pre>{}</pre></div>\
+            "<div class=\"cols\"><div><strong>original ({})</strong><pre>{}</pre></div>\
              <div><strong>decoded</strong><pre>{}</pre></div></div>",
-            value(orig, "the records"),
-            value(decoded, "findings.jsonl")
+            esc(&d.method),
+            value(&d.original, "the records"),
+            value(&d.decoded, "findings.jsonl")
+        );
+    }
+    if f.occurrences > f.evidence.len() as u64 {
+        let _ = write!(
+            out,
+            "<p class=\"muted\">{} records carry the same; the first {} are listed.</p>",
+            f.occurrences,
+            f.evidence.len()
         );
     }
     out.push_str("<p class=\"muted\">evidence: ");
@@ -251,7 +267,7 @@ fn findings(out: &mut String, d: &ReportData) {
     }
     out.push_str("</p>");
     // Grouped by severity, then technique.
-    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, String), Vec<&FindingView>> =
+    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, String), Vec<&Finding>> =
         BTreeMap::new();
     for f in &d.findings {
         let tech = f.techniques.first().cloned().unwrap_or_default();

@@ -52,25 +52,24 @@ pub fn render_markdown(d: &ReportData) -> String {
             esc(&f.title),
             esc(&f.rule_id),
             esc(&f.techniques.join(", ")),
-            esc(&f.explanation)
+            esc(&f.description)
         );
-        for (k, v) in &f.matched {
-            let (v, cut) = shorten(v, MAX_MD);
-            let _ = writeln!(
-                out,
-                "  - {}: {}{}",
-                esc(k),
-                esc(&v),
-                if cut {
-                    " … (cut; see the records)"
-                } else {
-                    ""
-                }
-            );
+        if !f.summary.is_empty() {
+            let (v, _) = shorten(&f.summary, MAX_MD);
+            let _ = writeln!(out, "  - on: {}", esc(&v));
         }
-        if let Some((_, decoded)) = &f.decoded {
-            let (v, _) = shorten(decoded, MAX_MD);
-            let _ = writeln!(out, "  - decoded: {}", esc(&v));
+        for m in &f.matched {
+            let (v, cut) = shorten(&m.value, MAX_MD);
+            let cut = if cut {
+                " … (cut; see the records)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  - {}: {}{cut}", esc(&m.field), esc(&v));
+        }
+        if let Some(d) = &f.decoded {
+            let (v, _) = shorten(&d.decoded, MAX_MD);
+            let _ = writeln!(out, "  - decoded ({}): {}", esc(&d.method), esc(&v));
         }
         for e in &f.evidence {
             let _ = writeln!(

@@ -11,70 +11,14 @@ pub use html::render_html;
 pub use markdown::render_markdown;
 
 use crate::archive::manifest::Manifest;
-use crate::record::{ProcessRecord, Sha256};
-use serde::{Deserialize, Serialize};
-
-/// Severity of a finding, most severe last (so `Ord` sorts ascending by importance).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Informational => "informational",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-/// Where a finding's evidence is: a record (archive member + 1-based line) and, when a file
-/// is involved, its hash and raw copy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvidenceView {
-    pub member: String,
-    pub line: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_member: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<Sha256>,
-}
-
-/// What the report needs of a finding (built from the detection engine's findings).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FindingView {
-    pub rule_id: String,
-    pub title: String,
-    pub severity: Severity,
-    pub techniques: Vec<String>,
-    pub explanation: String,
-    pub evidence: Vec<EvidenceView>,
-    /// Field → matched value.
-    pub matched: Vec<(String, String)>,
-    /// Original and decoded payload, side by side.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decoded: Option<(String, String)>,
-    /// Rule source: `builtin` or `sigma` (with the rule's author, for attribution).
-    #[serde(default)]
-    pub source: String,
-}
+pub use crate::detect::{Finding, Severity};
+use crate::record::ProcessRecord;
 
 /// Everything a report is rendered from; built from an archive or from a run in progress.
 pub struct ReportData {
     pub manifest: Manifest,
     pub processes: Vec<ProcessRecord>,
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<Finding>,
 }
 
 impl ReportData {

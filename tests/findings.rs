@@ -1,0 +1,156 @@
+//! Findings in the archive: built-in rules and Sigma over the collected records, `--rules`
+//! refused loudly when wrong, every finding pointing at a record that exists.
+
+use crate::harness::{RootBuilder, collect, fixture, irsnap};
+use serde_json::Value;
+
+fn windows_root() -> RootBuilder {
+    let r = RootBuilder::new();
+    let tasks = "tasks/dfir-artifact-museum";
+    r.copy(
+        "Windows/System32/Tasks/GameOver",
+        &fixture(&format!("{tasks}/Win10/APTSimulatorVM/GameOver")),
+    );
+    r.copy(
+        "Windows/System32/Tasks/falshupdate22",
+        &fixture(&format!("{tasks}/Server2022/APTSimulatorVM/falshupdate22")),
+    );
+    r.copy(
+        "Windows/System32/Tasks/Microsoft/Windows/Defrag/ScheduledDefrag",
+        &fixture(&format!(
+            "{tasks}/Win10/APTSimulatorVM/Microsoft/Windows/Defrag/ScheduledDefrag"
+        )),
+    );
+    r.copy(
+        "Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx",
+        &fixture("evtx/sigma-regression/proc_creation_win_powershell_base64_invoke/6385697e-9f1b-40bd-8817-f4a91f40508e.evtx"),
+    );
+    r
+}
+
+fn findings(a: &mut crate::harness::Archive) -> Vec<Value> {
+    String::from_utf8(a.member("findings.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn malicious_tasks_and_events_become_findings_with_evidence() {
+    let root = windows_root();
+    let out = tempfile::tempdir().unwrap();
+    let (run, a) = collect(out.path(), &["--root", root.path().to_str().unwrap()]);
+    let mut a = a.unwrap_or_else(|| panic!("{}", run.stderr));
+    let fs = findings(&mut a);
+    let tasks = a.records("scheduled_tasks");
+    let on = |name: &str| -> Vec<&Value> {
+        fs.iter()
+            .filter(|f| {
+                f["evidence"].as_array().unwrap().iter().any(|e| {
+                    e["member"] == "records/scheduled_tasks.jsonl"
+                        && tasks[e["line"].as_u64().unwrap() as usize - 1]["name"]
+                            .as_str()
+                            .unwrap()
+                            .ends_with(name)
+                })
+            })
+            .collect()
+    };
+    // GameOver runs Mimikatz from C:\TMP every five minutes.
+    let game = on("GameOver");
+    assert!(
+        game.iter().any(|f| f["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().starts_with("T1003"))),
+        "{game:#?}"
+    );
+    // falshupdate22 runs a hidden, no-profile PowerShell.
+    let flash = on("falshupdate22");
+    assert!(
+        flash.iter().any(|f| f["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().starts_with("T1059.001"))),
+        "{flash:#?}"
+    );
+    // A stock Microsoft task stays quiet.
+    assert!(on("ScheduledDefrag").is_empty());
+    // The encoded PowerShell of the Sysmon event is decoded.
+    let enc: Vec<&Value> = fs
+        .iter()
+        .filter(|f| f["evidence"][0]["member"] == "records/execution_events.jsonl")
+        .filter(|f| f["decoded"].is_object())
+        .collect();
+    assert!(!enc.is_empty(), "no decoded payload in {fs:#?}");
+    assert!(
+        enc[0]["decoded"]["decoded"]
+            .as_str()
+            .unwrap()
+            .contains("Invoke-WmiMethod")
+    );
+    // Findings are listed and hashed in the manifest, and shown in the report.
+    let m = a.manifest();
+    assert!(
+        m["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "findings.jsonl")
+    );
+    let html = String::from_utf8(a.member("report.html")).unwrap();
+    assert!(html.contains("GameOver") || html.contains("mim.exe"));
+}
+
+#[test]
+fn sigma_rules_apply_to_collected_events() {
+    let root = windows_root();
+    let out = tempfile::tempdir().unwrap();
+    let sigma = fixture("sigma/rules/windows/process_creation");
+    let (run, a) = collect(
+        out.path(),
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--sigma",
+            sigma.to_str().unwrap(),
+        ],
+    );
+    let mut a = a.unwrap_or_else(|| panic!("{}", run.stderr));
+    let fs = findings(&mut a);
+    let hit = fs
+        .iter()
+        .find(|f| f["rule_id"] == "sigma:6385697e-9f1b-40bd-8817-f4a91f40508e")
+        .unwrap_or_else(|| panic!("regression rule did not fire: {fs:#?}"));
+    assert!(hit["rule_origin"].as_str().unwrap().contains("author"));
+    let log = String::from_utf8(a.member("collection.log")).unwrap();
+    assert!(log.contains("sigma:"), "{log}");
+}
+
+#[test]
+fn a_bad_rule_file_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mine.toml");
+    std::fs::write(&p, "[[rule]]\nid = \"x\"\ntitel = \"typo\"\n").unwrap();
+    let r = irsnap(&[
+        "collect",
+        "-o",
+        dir.path().join("out").to_str().unwrap(),
+        "--rules",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("mine.toml"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains('3') || r.stderr.contains("line"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !dir.path().join("out").exists()
+            || std::fs::read_dir(dir.path().join("out")).unwrap().count() == 0
+    );
+}
