@@ -105,8 +105,10 @@ def main():
         print("\n".join(failures), file=sys.stderr)
         return 1
     if not ra:
-        print("no records/*.jsonl in either archive: nothing was compared", file=sys.stderr)
-        return 1
+        # Not a failure (both builds agree there is nothing), but not a pass that proves
+        # anything about parsing either: say so where CI logs show it.
+        print("NOTE: no collector wrote records for this tree in either archive: "
+              "no record was compared (only collectors and copied evidence)")
     return 0
 
 

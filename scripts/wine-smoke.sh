@@ -23,14 +23,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
-apt_need wine64 wine || skip "wine smoke test: wine64 could not be installed"
-apt_need gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 \
-    || skip "wine smoke test: mingw-w64 could not be installed"
 command -v python3 >/dev/null || apt_need python3 || skip "wine smoke test: no python3"
-WINE="$(command -v wine64 || command -v wine || true)"
-[ -n "$WINE" ] || skip "wine smoke test: no wine binary after install"
-# Debian puts the 64-bit loader outside PATH in some versions.
-[ -x /usr/lib/wine/wine64 ] && WINE=/usr/lib/wine/wine64
 
 EXE="${IRSNAP_EXE:-}"
 if [ -z "$EXE" ]; then
@@ -49,35 +42,12 @@ fi
 
 WORK="$(mktemp -d /tmp/irsnap-wine.XXXXXX)"
 cleanup() {
-    WINEPREFIX="$WORK/prefix" wineserver -k >/dev/null 2>&1 || true
+    wine_teardown
     if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
-export WINEPREFIX="$WORK/prefix" WINEDEBUG=-all WINEARCH=win64
-# No Mono/Gecko download prompts: irsnap needs neither.
-export WINEDLLOVERRIDES="mscoree,mshtml="
-# The collect's terminal output must not wait for a console that is not there.
-export DISPLAY="${DISPLAY:-}"
-
-log "building the test-only bcryptprimitives.dll stand-in"
-x86_64-w64-mingw32-gcc -O2 -shared -s -static-libgcc -o "$WORK/bcryptprimitives.dll" \
-    ci/wine-shim/bcryptprimitives.c ci/wine-shim/bcryptprimitives.def -ladvapi32
-
-log "creating wine prefix (wineboot; slow the first time)"
-timeout 600 "$WINE" wineboot -i >"$WORK/wineboot.log" 2>&1 || {
-    tail -20 "$WORK/wineboot.log" >&2
-    skip "wine smoke test: wineboot could not create a prefix"
-}
-WINEPREFIX="$WORK/prefix" wineserver -w || true
-SYS32="$WINEPREFIX/drive_c/windows/system32"
-[ -d "$SYS32" ] || skip "wine smoke test: prefix has no system32"
-# Wine 9+ has its own bcryptprimitives; only fill the gap, never replace it.
-if [ ! -e "$SYS32/bcryptprimitives.dll" ]; then
-    cp "$WORK/bcryptprimitives.dll" "$SYS32/"
-else
-    log "wine already has bcryptprimitives.dll; shim not needed"
-fi
+wine_setup "$WORK"
 
 winpath() { "$WINE" winepath -w "$1" 2>/dev/null | tr -d '\r'; }
 # wine's exit code is the exe's; 0 complete, 2 partial are both a finished archive.

@@ -311,7 +311,6 @@ pub fn token_account() -> (Option<String>, Option<String>) {
     (name, sid)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +327,51 @@ mod tests {
         );
         assert_eq!(logical_on_drive(r"D:\Users\bob", "C:"), None);
         assert_eq!(logical_on_drive(r"C:\Users\..\x", "C:"), None);
+    }
+
+    // Live-host invariants: run on Windows (and under wine by scripts/wine-unit-tests.sh).
+    #[test]
+    fn own_process_is_listed_with_command_line_account_and_start() {
+        let procs = processes(&root_view()).unwrap();
+        let me = procs
+            .iter()
+            .find(|p| p.pid == std::process::id())
+            .expect("own pid listed");
+        let exe = std::env::current_exe().unwrap();
+        let exe_name = exe.file_name().unwrap().to_string_lossy().to_lowercase();
+        assert!(me.command_line.to_lowercase().contains(&exe_name), "{me:?}");
+        assert_eq!(me.image_kind, ImageKind::File);
+        assert!(me.start_time.is_some(), "{me:?}");
+        let (account, sid) = token_account();
+        assert!(sid.as_deref().is_some_and(|s| s.starts_with("S-1-")));
+        assert_eq!(me.user_sid, sid);
+        assert!(account.is_some());
+        assert_eq!(me.user, account);
+        assert!(me.ppid.is_some(), "{me:?}");
+    }
+
+    #[test]
+    fn own_image_opens_while_running() {
+        let procs = processes(&root_view()).unwrap();
+        let me = procs.iter().find(|p| p.pid == std::process::id()).unwrap();
+        let opened = open_process_image(&root_view(), me).unwrap();
+        assert!(opened.meta.size > 0);
+    }
+
+    #[test]
+    fn host_facts_come_from_the_registry_and_win32() {
+        let facts = host_facts(&root_view());
+        assert!(facts.hostname.is_some());
+        assert!(facts.kernel.as_deref().is_some_and(|k| k.contains('.')));
+        assert!(
+            facts
+                .os_version
+                .as_deref()
+                .is_some_and(|v| v.contains("build"))
+        );
+        assert!(facts.timezone.as_deref().is_some_and(|t| t.contains("UTC")));
+        // Only that the query answers; whether it says yes depends on how the test runs.
+        let _ = is_elevated();
     }
 
     #[test]

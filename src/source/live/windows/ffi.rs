@@ -5,7 +5,9 @@
 #![allow(unsafe_code)]
 
 use std::ptr::{null, null_mut};
-use windows_sys::Wdk::System::Threading::{NtQueryInformationProcess, ProcessCommandLineInformation};
+use windows_sys::Wdk::System::Threading::{
+    NtQueryInformationProcess, ProcessCommandLineInformation,
+};
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_INSUFFICIENT_BUFFER, ERROR_MORE_DATA, ERROR_SUCCESS, GetLastError, HANDLE,
     LocalFree, STATUS_BUFFER_OVERFLOW, STATUS_BUFFER_TOO_SMALL, STATUS_INFO_LENGTH_MISMATCH,
@@ -27,7 +29,9 @@ use windows_sys::Win32::System::SystemInformation::{ComputerNameDnsDomain, GetCo
 use windows_sys::Win32::System::Threading::{
     GetCurrentProcess, OpenProcess, OpenProcessToken, PROCESS_QUERY_LIMITED_INFORMATION,
 };
-use windows_sys::Win32::System::Time::{DYNAMIC_TIME_ZONE_INFORMATION, GetDynamicTimeZoneInformation, TIME_ZONE_ID_INVALID};
+use windows_sys::Win32::System::Time::{
+    DYNAMIC_TIME_ZONE_INFORMATION, GetDynamicTimeZoneInformation, TIME_ZONE_ID_INVALID,
+};
 
 /// Longest command line Windows allows is 32,767 UTF-16 units; with the UNICODE_STRING
 /// header this is the most NtQueryInformationProcess can ever ask for.
@@ -251,8 +255,10 @@ pub fn command_line(pid: u32) -> std::io::Result<String> {
     if len == 0 || us.Buffer.is_null() {
         return Ok(String::new());
     }
-    if start < base || start + len > base + size || start % 2 != 0 {
-        return Err(std::io::Error::other("command line outside the returned buffer"));
+    if start < base || start + len > base + size || !start.is_multiple_of(2) {
+        return Err(std::io::Error::other(
+            "command line outside the returned buffer",
+        ));
     }
     // SAFETY: checked just above: `len` bytes at `start` lie inside `buf`, 2-byte aligned.
     let units = unsafe { std::slice::from_raw_parts(us.Buffer, len / 2) };
@@ -347,7 +353,10 @@ pub fn profile_list() -> Vec<(String, String)> {
     unsafe { RegCloseKey(key) };
     sids.into_iter()
         .filter_map(|sid| {
-            let path = reg_string(&format!("{}\\{sid}", super::PROFILE_LIST), "ProfileImagePath")?;
+            let path = reg_string(
+                &format!("{}\\{sid}", super::PROFILE_LIST),
+                "ProfileImagePath",
+            )?;
             Some((sid, path))
         })
         .collect()
@@ -384,7 +393,8 @@ pub fn dns_domain() -> Option<String> {
         // SAFETY: `buf` holds `len` units.
         let ok = unsafe { GetComputerNameExW(ComputerNameDnsDomain, buf.as_mut_ptr(), &mut len) };
         if ok != 0 {
-            return Some(from_wide(&buf[..(len as usize).min(buf.len())])).filter(|s| !s.is_empty());
+            return Some(from_wide(&buf[..(len as usize).min(buf.len())]))
+                .filter(|s| !s.is_empty());
         }
         // SAFETY: no other call intervened since the failed one.
         if unsafe { GetLastError() } != ERROR_MORE_DATA || len as usize > 4096 {
