@@ -34,8 +34,16 @@ if [ -z "$EXE" ]; then
 fi
 LINUX="${IRSNAP_LINUX:-}"
 if [ -z "$LINUX" ]; then
-    cargo build --release >&2
-    LINUX="$REPO_ROOT/target/release/irsnap"
+    # The static Linux binary CI ships (a no-op when build-static.sh already built it);
+    # the host build when musl cannot be had.
+    out="$(scripts/build-static.sh linux)"
+    echo "$out"
+    if grep -q '^SKIPPED' <<<"$out"; then
+        cargo build --release >&2
+        LINUX="$REPO_ROOT/target/release/irsnap"
+    else
+        LINUX="$REPO_ROOT/target/x86_64-unknown-linux-musl/release/irsnap"
+    fi
 fi
 [ -f "$EXE" ] || die "no irsnap.exe at $EXE"
 [ -x "$LINUX" ] || die "no Linux irsnap at $LINUX"
