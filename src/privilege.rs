@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct Identity {
     pub user: Option<String>,
     pub uid: Option<u32>,
+    /// Windows: the SID of the token irsnap ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub elevated: bool,
 }
 
@@ -24,9 +27,22 @@ fn effective_uid() -> Option<u32> {
     None
 }
 
+/// Windows: whether the token is elevated (TokenElevation), not whether the account is an
+/// administrator: under UAC an administrator's unelevated token reads no more than a user's.
 #[cfg(windows)]
 pub fn is_elevated() -> bool {
     crate::source::live::windows_is_elevated()
+}
+
+/// Windows: `DOMAIN\name` and SID from our token, not %USERNAME% (which any parent can set).
+#[cfg(windows)]
+fn token_account() -> (Option<String>, Option<String>) {
+    crate::source::live::windows_token_account()
+}
+
+#[cfg(not(windows))]
+fn token_account() -> (Option<String>, Option<String>) {
+    (None, None)
 }
 
 #[cfg(not(windows))]
@@ -44,10 +60,14 @@ pub fn current() -> Identity {
             .find(|u| u.uid == Some(uid))
             .map(|u| u.name)
     });
-    let user = from_passwd.or_else(|| std::env::var("USERNAME").ok());
+    let (token_user, sid) = token_account();
+    let user = from_passwd
+        .or(token_user)
+        .or_else(|| std::env::var("USERNAME").ok());
     Identity {
         user,
         uid,
+        sid,
         elevated: is_elevated(),
     }
 }

@@ -63,6 +63,9 @@ pub struct RunAs {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
+    /// Windows: the SID of irsnap's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub elevated: bool,
 }
 

@@ -444,6 +444,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         run_as: RunAs {
             user: identity.user.clone(),
             uid: identity.uid,
+            sid: identity.sid.clone(),
             elevated: identity.elevated,
         },
         case,

@@ -242,3 +242,9 @@ pub fn parse_os_release(text: &str) -> (Option<String>, Option<String>) {
 pub fn windows_is_elevated() -> bool {
     platform::is_elevated()
 }
+
+/// `DOMAIN\name` and SID of the account irsnap's token runs as.
+#[cfg(windows)]
+pub fn windows_token_account() -> (Option<String>, Option<String>) {
+    platform::token_account()
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build the static release binaries a responder copies onto a suspect host, and prove they
+# are static:
+#   linux   -> target/x86_64-unknown-linux-musl/release/irsnap   (`file`: statically linked)
+#   windows -> target/x86_64-pc-windows-gnu/release/irsnap.exe  (imports only system DLLs)
+#
+# Usage: scripts/build-static.sh [linux|windows|all]   (default: all)
+# Installs what it needs (musl-tools, gcc-mingw-w64-x86-64, rustup targets). When a package
+# or target cannot be had, that target is SKIPPED loudly (exit 0); a build or check that
+# fails is a failure (exit 1).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+LINUX_TARGET=x86_64-unknown-linux-musl
+WINDOWS_TARGET=x86_64-pc-windows-gnu
+
+# DLLs every supported Windows (10/11, Server 2016+) ships in System32. Anything else in the
+# import table (libgcc_s_seh-1.dll, libwinpthread-1.dll, a vcruntime) would have to be copied
+# next to irsnap.exe, which is exactly what a responder must not need.
+SYSTEM_DLLS='^(kernel32|ntdll|advapi32|bcrypt|bcryptprimitives|crypt32|iphlpapi|netapi32|ole32|oleaut32|pdh|powrprof|psapi|secur32|shell32|user32|userenv|version|ws2_32|msvcrt|ucrtbase|api-ms-win-[a-z0-9-]+)\.dll$'
+
+size_of() { stat -c %s "$1"; }
+human() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+build_linux() {
+    apt_need musl-tools file || { echo "SKIPPED: static Linux build: musl-tools/file could not be installed"; return 0; }
+    rust_target_need "$LINUX_TARGET" || { echo "SKIPPED: static Linux build: rust target $LINUX_TARGET unavailable"; return 0; }
+    log "cargo build --release --target $LINUX_TARGET"
+    cargo build --release --target "$LINUX_TARGET"
+    local bin="target/$LINUX_TARGET/release/irsnap"
+    local desc
+    desc="$(file -b "$bin")"
+    echo "$bin: $desc"
+    case "$desc" in
+        *"statically linked"* | *"static-pie linked"*) ;;
+        *) die "$bin is not static: $desc" ;;
+    esac
+    "$bin" --version >/dev/null || die "$bin does not run"
+    echo "static linux binary OK: $bin $(size_of "$bin") bytes ($(human "$(size_of "$bin")"))"
+}
+
+build_windows() {
+    apt_need gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 \
+        || { echo "SKIPPED: Windows build: mingw-w64 could not be installed"; return 0; }
+    rust_target_need "$WINDOWS_TARGET" || { echo "SKIPPED: Windows build: rust target $WINDOWS_TARGET unavailable"; return 0; }
+    log "cargo build --release --target $WINDOWS_TARGET"
+    cargo build --release --target "$WINDOWS_TARGET"
+    local exe="target/$WINDOWS_TARGET/release/irsnap.exe"
+    local dlls
+    dlls="$(x86_64-w64-mingw32-objdump -p "$exe" | awk '/DLL Name:/ { print $3 }' | sort -u)"
+    echo "$exe imports:"
+    printf '  %s\n' $dlls
+    local bad
+    bad="$(printf '%s\n' $dlls | tr 'A-Z' 'a-z' | grep -Ev "$SYSTEM_DLLS" || true)"
+    [ -z "$bad" ] || die "$exe imports non-system DLLs: $bad"
+    echo "static windows exe OK: $exe $(size_of "$exe") bytes ($(human "$(size_of "$exe")"))"
+}
+
+what="${1:-all}"
+case "$what" in
+    linux) build_linux ;;
+    windows) build_windows ;;
+    all) build_linux; build_windows ;;
+    *) echo "usage: $0 [linux|windows|all]" >&2; exit 64 ;;
+esac
