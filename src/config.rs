@@ -84,6 +84,16 @@ pub fn parse_since(s: &str, now: Timestamp) -> Result<Timestamp, String> {
         .ok_or_else(|| format!("--since {s:?} reaches before any representable date"))
 }
 
+/// `canonicalize` on Windows returns verbatim paths (`\\?\C:\...`); shown to a responder and
+/// written in the manifest, the plain `C:\...` form is the one they expect.
+fn plain(p: PathBuf) -> PathBuf {
+    let s = p.to_string_lossy();
+    match s.strip_prefix(r"\\?\") {
+        Some(rest) if rest.as_bytes().get(1) == Some(&b':') => PathBuf::from(rest),
+        _ => p,
+    }
+}
+
 impl CollectConfig {
     pub fn from_args(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<Self> {
         let profile = Profile::load(&args.profile)?;
@@ -107,6 +117,7 @@ impl CollectConfig {
         let root = match args.root {
             Some(r) => {
                 let r = std::fs::canonicalize(&r)
+                    .map(plain)
                     .with_context(|| format!("offline root {} is not accessible", r.display()))?;
                 if output_dir.starts_with(&r) {
                     bail!(
@@ -156,6 +167,16 @@ impl CollectConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verbatim_prefix_is_dropped_only_before_a_drive() {
+        assert_eq!(plain(PathBuf::from(r"\\?\C:\x")), PathBuf::from(r"C:\x"));
+        assert_eq!(
+            plain(PathBuf::from(r"\\?\UNC\srv\s")),
+            PathBuf::from(r"\\?\UNC\srv\s")
+        );
+        assert_eq!(plain(PathBuf::from("/tmp")), PathBuf::from("/tmp"));
+    }
 
     #[test]
     fn durations() {

@@ -1,5 +1,7 @@
 //! One integration-test binary: each module tests one area by running the real `irsnap`
-//! binary and opening the archive it wrote.
+//! binary and opening the archive it wrote. The integration tests drive a Unix host (`/bin/sh`,
+//! `/proc`, FIFOs, tmpfs); Windows is smoke-tested under wine by scripts/wine-smoke.sh.
+#![cfg(unix)]
 
 mod budgets;
 mod detect;

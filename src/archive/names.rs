@@ -118,7 +118,7 @@ pub fn unescape(name: &str) -> Vec<u8> {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -136,7 +136,6 @@ mod tests {
         assert_eq!(sanitize_member("C:\\x"), "C%3A/x");
     }
 
-    #[cfg(unix)]
     #[test]
     fn non_utf8_bytes_are_escaped() {
         use std::os::unix::ffi::OsStrExt;

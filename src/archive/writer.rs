@@ -382,6 +382,7 @@ mod tests {
             run_as: RunAs {
                 user: None,
                 uid: None,
+                sid: None,
                 elevated: false,
             },
             case: None,

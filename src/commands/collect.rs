@@ -306,7 +306,16 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
     let identity = crate::privilege::current();
 
     let signalled = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // Windows turns Ctrl-C into SIGINT and Ctrl-Break into SIGBREAK; Unix sends SIGTERM.
+    #[cfg(windows)]
+    let signals = [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGBREAK,
+    ];
+    #[cfg(not(windows))]
+    let signals = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+    for sig in signals {
         // A second signal while the first is being handled ends the process at once.
         signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&signalled))
             .context("installing signal handlers")?;

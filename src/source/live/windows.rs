@@ -398,5 +398,7 @@ mod tests {
     }
 }
 
-/// Not implemented on this OS yet: the priority stays as it was.
-pub fn lower_own_priority() {}
+/// Background mode: lowest CPU and I/O priority (best effort).
+pub fn lower_own_priority() {
+    let _ = ffi::enter_background_mode();
+}

@@ -423,3 +423,14 @@ pub fn joined_domain() -> Option<String> {
     text.filter(|_| status == NetSetupDomainName)
         .filter(|s| !s.is_empty())
 }
+
+/// Background processing mode for this process: lowest CPU, I/O and memory priority
+/// (`--low-impact`). Best effort.
+pub fn enter_background_mode() -> bool {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentProcess, PROCESS_MODE_BACKGROUND_BEGIN, SetPriorityClass,
+    };
+    // SAFETY: GetCurrentProcess returns a pseudo-handle that needs no closing; SetPriorityClass
+    // only changes this process's scheduling class.
+    unsafe { SetPriorityClass(GetCurrentProcess(), PROCESS_MODE_BACKGROUND_BEGIN) != 0 }
+}
