@@ -654,8 +654,10 @@ fn scheduled(at: &At, r: &ScheduledTaskRecord, state: &mut State, out: &mut Vec<
                 excerpt(&r.source_path, MESSAGE_EXCERPT)
             ),
         ));
+        // The line is about the file: its owner, not the account a job runs as.
+        e.user = r.file_owner.clone();
         if r.kind != ScheduledKind::WindowsTask && r.kind != ScheduledKind::WindowsJob {
-            // One crontab holds many jobs: the file line is about the file, not one job.
+            // One crontab holds many jobs: the file is not one job.
             e.task_name = None;
             e.command_line = None;
         }

@@ -32,6 +32,44 @@ pub const MEMBER: &str = "timeline.jsonl";
 /// The `timestamp_desc` suffix of a fact whose source gives local time without an offset.
 pub const LOCAL_SUFFIX: &str = " (local time, offset unknown)";
 
+/// Every field of [`TimelineEntry`], in order: the CSV export's columns.
+pub const COLUMNS: &[&str] = &[
+    "message",
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "local_time",
+    "collector",
+    "record_member",
+    "record_line",
+    "record_kind",
+    "computer",
+    "event_id",
+    "event_record_id",
+    "channel",
+    "pid",
+    "ppid",
+    "process_name",
+    "image",
+    "command_line",
+    "parent_image",
+    "parent_command_line",
+    "process_guid",
+    "user",
+    "user_sid",
+    "path",
+    "sha256",
+    "size",
+    "file_type",
+    "task_name",
+    "service_name",
+    "script_block_id",
+    "shell",
+    "remote_address",
+    "remote_port",
+    "source_path",
+];
+
 /// One line of `timeline.jsonl`. Field names are flat snake_case, the same across collectors:
 /// a process start, a Sysmon 1 and a 4688 all fill `pid`, `image`, `command_line`, `user`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

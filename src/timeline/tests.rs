@@ -194,3 +194,44 @@ fn excerpt_is_one_short_line() {
     assert_eq!(facts::excerpt("abcdef", 3), "abc…");
     assert_eq!(facts::excerpt("a\u{1b}[31m", 10), "a\u{fffd}[31m");
 }
+
+#[test]
+fn columns_name_every_field() {
+    let s = Some(String::new());
+    let e = TimelineEntry {
+        local_time: s.clone(),
+        record_kind: s.clone(),
+        computer: s.clone(),
+        event_id: Some(1),
+        event_record_id: Some(1),
+        channel: s.clone(),
+        pid: Some(1),
+        ppid: Some(1),
+        process_name: s.clone(),
+        image: s.clone(),
+        command_line: s.clone(),
+        parent_image: s.clone(),
+        parent_command_line: s.clone(),
+        process_guid: s.clone(),
+        user: s.clone(),
+        user_sid: s.clone(),
+        path: s.clone(),
+        sha256: s.clone(),
+        size: Some(1),
+        file_type: s.clone(),
+        task_name: s.clone(),
+        service_name: s.clone(),
+        script_block_id: s.clone(),
+        shell: s.clone(),
+        remote_address: s.clone(),
+        remote_port: Some(1),
+        source_path: s,
+        ..TimelineEntry::default()
+    };
+    let v = serde_json::to_value(&e).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut want = COLUMNS.to_vec();
+    keys.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+}
