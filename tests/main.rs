@@ -10,3 +10,4 @@ mod report;
 mod scheduled_tasks;
 mod shell_history;
 mod temp_scripts;
+mod timeline;

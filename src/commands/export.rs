@@ -24,6 +24,21 @@ use std::collections::HashSet;
 use std::io::Write;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
+    match export(args) {
+        // `irsnap export ... | head`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => Ok(Exit::Success),
+        r => r,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
     let mut zip = open_archive(&args.archive)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -48,8 +63,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
             let Some((_, name)) = members.first() else {
                 anyhow::bail!("the archive has no records of {c}");
             };
-            let data = member(&mut zip, name)?
-                .with_context(|| format!("the archive has no {name}"))?;
+            let data =
+                member(&mut zip, name)?.with_context(|| format!("the archive has no {name}"))?;
             skipped += jsonl_to_csv(&data, &[], name, &mut out)?;
             skipped
         }
@@ -191,9 +206,17 @@ fn jsonl_to_csv(
     for (n, line) in lines(data) {
         match serde_json::from_slice::<Map<String, Value>>(line) {
             Ok(m) => {
+                // A new field goes right after the field before it in this line, so the
+                // columns keep the records' field order even when the first records lack
+                // optional fields.
+                let mut after: Option<usize> = None;
                 for k in m.keys() {
                     if seen.insert(k.clone()) {
-                        columns.push(k.clone());
+                        let at = after.map_or(leading.len(), |i| i + 1).max(leading.len());
+                        columns.insert(at, k.clone());
+                        after = Some(at);
+                    } else {
+                        after = columns.iter().position(|c| c == k);
                     }
                 }
             }
@@ -269,7 +292,10 @@ mod tests {
         assert_eq!(csv_cell("+1"), "'+1");
         assert_eq!(csv_cell("\tx"), "'\tx");
         assert_eq!(csv_cell("\rx"), "\"'\rx\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"a,b\")"), "\"'=HYPERLINK(\"\"a,b\"\")\"");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"a,b\")"),
+            "\"'=HYPERLINK(\"\"a,b\"\")\""
+        );
         assert_eq!(csv_cell("a\nb"), "\"a\nb\"");
         assert_eq!(csv_cell("plain text"), "plain text");
         assert_eq!(csv_cell("a=b"), "a=b");
@@ -278,15 +304,21 @@ mod tests {
 
     #[test]
     fn jsonl_becomes_csv_with_a_header_and_json_text_for_nested_values() {
-        let data = b"{\"a\":1,\"b\":[1,2]}\n{\"c\":\"x,y\",\"a\":null}\nnot json\n";
+        let data = b"{\"a\":1,\"b\":[1,2]}\n{\"c\":\"x,y\",\"a\":null}\nnot json\n{\"a\":2,\"d\":3,\"b\":4}\n";
         let mut out = Vec::new();
         let skipped = jsonl_to_csv(data, &["z"], "t", &mut out).unwrap();
         assert_eq!(skipped, 1);
         let text = String::from_utf8(out).unwrap();
         let rows: Vec<&str> = text.split("\r\n").collect();
-        assert_eq!(rows[0], "z,a,b,c");
-        assert_eq!(rows[1], ",1,\"[1,2]\",");
-        assert_eq!(rows[2], ",,,\"x,y\"");
-        assert_eq!(rows.len(), 4, "two rows, a header and the final empty split");
+        // `d` comes after `a` as in the line that has it; `c` was first in its line.
+        assert_eq!(rows[0], "z,c,a,d,b");
+        assert_eq!(rows[1], ",,1,,\"[1,2]\"");
+        assert_eq!(rows[2], ",\"x,y\",,,");
+        assert_eq!(rows[3], ",,2,3,4");
+        assert_eq!(
+            rows.len(),
+            5,
+            "three rows, a header and the final empty split"
+        );
     }
 }
