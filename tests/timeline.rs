@@ -435,4 +435,25 @@ fn offline_windows_timeline() {
         text.lines()
             .all(|l| l.contains("\"collector\":\"powershell_logs\""))
     );
+
+    // An archive without timeline.jsonl (written before irsnap had one): export builds the
+    // same timeline from its records.
+    let old = out.path().join("old.zip");
+    python(
+        r#"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], 'w') as dst:
+    for i in src.infolist():
+        if i.filename != 'timeline.jsonl':
+            dst.writestr(i, src.read(i))
+"#,
+        &[a.path.to_str().unwrap(), old.to_str().unwrap()],
+    );
+    let rebuilt = out.path().join("rebuilt.jsonl");
+    export(&old, &rebuilt, &["--format", "timesketch"]);
+    assert_eq!(
+        std::fs::read(&rebuilt).unwrap(),
+        a.member("timeline.jsonl"),
+        "the timeline rebuilt from records equals the one written at collection"
+    );
 }

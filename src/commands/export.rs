@@ -206,9 +206,9 @@ fn jsonl_to_csv(
     for (n, line) in lines(data) {
         match serde_json::from_slice::<Map<String, Value>>(line) {
             Ok(m) => {
-                // A new field goes right after the field before it in this line, so the
-                // columns keep the records' field order even when the first records lack
-                // optional fields.
+                // A new field goes right after the field before it in this line (first
+                // when nothing precedes it), so the columns keep the records' field order
+                // even when the first records lack optional fields.
                 let mut after: Option<usize> = None;
                 for k in m.keys() {
                     if seen.insert(k.clone()) {
