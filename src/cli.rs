@@ -1,5 +1,6 @@
 //! The command line, as clap sees it. Nothing outside this file and `config` sees clap types.
 
+use crate::collectors::CollectorId;
 use crate::source::OsFamily;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,6 +31,45 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Render the triage report of an archive (reads only the archive).
     Report(ReportArgs),
+    /// Export an archive's timeline or records for Timesketch, spreadsheets, jq or DuckDB.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The timeline, or with --collector that collector's records, as CSV with a header row
+    /// (RFC 4180 quoting; cells that a spreadsheet would run as a formula start with `'`).
+    Csv,
+    /// Records as JSON lines, each with a `collector` field added.
+    Jsonl,
+    /// The timeline as JSON lines, in Timesketch's import shape.
+    Timesketch,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The archive (.zip) to export from.
+    pub archive: PathBuf,
+    #[arg(long, value_enum, default_value = "timesketch")]
+    pub format: ExportFormat,
+    /// Write here instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Only this collector (`processes`, `scheduled_tasks`, ...).
+    #[arg(long, value_name = "NAME", value_parser = parse_collector)]
+    pub collector: Option<CollectorId>,
+}
+
+/// Collector names as the archive spells them (`temp_scripts`, not clap's `temp-scripts`).
+fn parse_collector(s: &str) -> Result<CollectorId, String> {
+    CollectorId::ALL
+        .iter()
+        .copied()
+        .find(|c| c.as_str() == s.replace('-', "_"))
+        .ok_or_else(|| {
+            let names: Vec<&str> = CollectorId::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown collector; one of: {}", names.join(", "))
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

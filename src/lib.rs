@@ -17,3 +17,4 @@ pub mod report;
 pub mod sigma;
 pub mod sink;
 pub mod source;
+pub mod timeline;

@@ -16,3 +16,4 @@ mod scheduled_tasks;
 mod shell_history;
 mod sigma;
 mod temp_scripts;
+mod timeline;

@@ -1,5 +1,5 @@
-//! The archive: a zip with `manifest.json`, `records/*.jsonl`, `files/...` and
-//! `collection.log`, plus a `sha256sum` sidecar. See README "The archive".
+//! The archive: a zip with `manifest.json`, `records/*.jsonl`, `timeline.jsonl`, `files/...`
+//! and `collection.log`, plus a `sha256sum` sidecar. See README "The archive".
 
 pub mod manifest;
 pub mod names;

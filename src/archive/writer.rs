@@ -8,6 +8,7 @@ use crate::collectors::CollectorId;
 use crate::record::{Record, Sha256};
 use crate::sink::{FileOutcome, FileRequest, SinkError, stream_copy};
 use crate::source::OsFamily;
+use crate::timeline::{Timeline, TimelineStats};
 use base64::Engine;
 use sha2::Digest;
 use std::collections::{BTreeMap, HashSet};
@@ -75,6 +76,9 @@ pub struct ArchiveWriter {
     members: Vec<MemberEntry>,
     names: HashSet<String>,
     records: BTreeMap<CollectorId, RecordBuffer>,
+    /// Timestamped facts of the records flushed so far; `None` once `timeline.jsonl` is
+    /// written.
+    timeline: Option<Timeline>,
     /// Uncompressed bytes handed to the zip so far: an upper bound of what it occupies, give
     /// or take deflate's worst-case growth (accounted for in [`Self::over_budget`]).
     written: u64,
@@ -132,6 +136,7 @@ impl ArchiveWriter {
             members: Vec::new(),
             names: HashSet::new(),
             records: BTreeMap::new(),
+            timeline: Some(Timeline::new()),
             written: 0,
             budget: None,
         })
@@ -274,24 +279,43 @@ impl ArchiveWriter {
 
     /// Write `records/<collector>.jsonl` (an empty member when there were no records, so a
     /// reader can tell "ran, found nothing" from "did not run").
-    /// Returns the record count and the bytes written, for readers of the run's own records
-    /// (detection, the timeline) that should see exactly what the archive holds.
+    ///
+    /// The buffer's timestamped facts go into the timeline on the way, and the bytes are
+    /// returned for readers of the run's own records (detection) that should see exactly what
+    /// the archive holds.
     pub fn flush_records(&mut self, collector: CollectorId) -> Result<(u64, Vec<u8>), SinkError> {
         let buf = self.records.remove(&collector).unwrap_or_default();
-        self.add_bytes(
+        let entry = self.add_bytes(
             &format!("records/{}.jsonl", collector.as_str()),
             &buf.data,
             Some(collector),
         )?;
+        if let Some(t) = &mut self.timeline {
+            t.add_records(collector, &entry.path, &buf.data);
+        }
         Ok((buf.count, buf.data))
     }
 
-    /// Write the manifest last, close the zip, make it durable, rename it, write the sidecar.
-    pub fn finish(mut self, manifest: &mut Manifest) -> Result<Finished, SinkError> {
+    /// Write `timeline.jsonl` from the records flushed so far (pending buffers are flushed
+    /// first). Later records are not in it; [`Self::finish`] writes it if nobody did.
+    /// `None` when it was written already.
+    pub fn write_timeline(&mut self) -> Result<Option<TimelineStats>, SinkError> {
         let pending: Vec<CollectorId> = self.records.keys().copied().collect();
         for c in pending {
             self.flush_records(c)?;
         }
+        let Some(timeline) = self.timeline.take() else {
+            return Ok(None);
+        };
+        let stats = timeline.stats().clone();
+        self.add_bytes(crate::timeline::MEMBER, &timeline.into_jsonl(), None)?;
+        Ok(Some(stats))
+    }
+
+    /// Write the manifest last, close the zip, make it durable, rename it, write the sidecar.
+    pub fn finish(mut self, manifest: &mut Manifest) -> Result<Finished, SinkError> {
+        // Flushes the records still buffered, then writes the timeline if nobody did.
+        self.write_timeline()?;
         manifest.members = std::mem::take(&mut self.members);
         let json = serde_json::to_vec_pretty(manifest).map_err(SinkError::Serialize)?;
         self.zip.start_file(
@@ -438,8 +462,10 @@ mod tests {
         let mut m = manifest();
         let done = w.finish(&mut m).unwrap();
         assert!(done.path.exists());
-        assert_eq!(m.members.len(), 2);
+        // Two raw copies, and the (empty) timeline.
+        assert_eq!(m.members.len(), 3);
         assert!(m.members[1].original.as_ref().unwrap().truncated);
+        assert_eq!(m.members[2].path, crate::timeline::MEMBER);
     }
 
     #[test]

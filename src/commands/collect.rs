@@ -420,6 +420,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
+    write_timeline(&mut archive, &mut log)?;
 
     let interrupted = cancel.signalled.load(std::sync::atomic::Ordering::Relaxed);
     let status = if interrupted {
@@ -494,6 +495,31 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         print_summary(&manifest, &finished, exit, started, ended);
     }
     Ok(exit)
+}
+
+/// `timeline.jsonl`, from the records written; what it met goes to the log.
+fn write_timeline(archive: &mut ArchiveWriter, log: &mut RunLog) -> anyhow::Result<()> {
+    let Some(stats) = archive.write_timeline().context("writing timeline.jsonl")? else {
+        return Ok(());
+    };
+    log.log(
+        "INFO",
+        format!(
+            "timeline: {} entries from {} records",
+            stats.entries, stats.records
+        ),
+    );
+    if stats.unreadable > 0 {
+        log.log(
+            "WARN",
+            format!(
+                "timeline: {} records could not be read back and are not in it (first: {})",
+                stats.unreadable,
+                stats.first_error.as_deref().unwrap_or("")
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// `report.html`, `report.md` and `findings.jsonl`, written before the manifest so that they

@@ -1,6 +1,7 @@
 //! One module per subcommand. This layer uses anyhow; the library below uses thiserror.
 
 pub mod collect;
+pub mod export;
 pub mod profiles;
 pub mod report;
 pub mod verify;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
 

@@ -6,9 +6,24 @@ use crate::outcome::Exit;
 use crate::record::ProcessRecord;
 use crate::report::{Finding, ReportData, render_html, render_markdown};
 use anyhow::Context;
-use std::io::Read;
+use std::io::{Read, Seek};
+use std::path::Path;
 
-fn member(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+/// An archive opened for reading by `report` and `export`.
+pub(crate) type ArchiveZip = zip::ZipArchive<std::fs::File>;
+
+/// Open an archive for reading: the one place `report` and `export` open archives, so
+/// reading another container (an encrypted archive) is a change here only.
+pub(crate) fn open_archive(path: &Path) -> anyhow::Result<ArchiveZip> {
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    zip::ZipArchive::new(f).with_context(|| format!("{} is not a zip", path.display()))
+}
+
+/// A member's bytes; `None` when the archive has no such member.
+pub(crate) fn member<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
     match zip.by_name(name) {
         Ok(mut f) => {
             let mut buf = Vec::new();
@@ -21,7 +36,11 @@ fn member(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Resul
     }
 }
 
-fn jsonl<T: serde::de::DeserializeOwned>(data: &[u8], name: &str) -> anyhow::Result<Vec<T>> {
+/// Every non-blank line of a JSON-lines member, parsed as `T`.
+pub(crate) fn jsonl<T: serde::de::DeserializeOwned>(
+    data: &[u8],
+    name: &str,
+) -> anyhow::Result<Vec<T>> {
     String::from_utf8_lossy(data)
         .lines()
         .enumerate()
@@ -30,15 +49,18 @@ fn jsonl<T: serde::de::DeserializeOwned>(data: &[u8], name: &str) -> anyhow::Res
         .collect()
 }
 
-/// Read what a report needs from an archive.
-pub fn load(path: &std::path::Path) -> anyhow::Result<ReportData> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut zip =
-        zip::ZipArchive::new(f).with_context(|| format!("{} is not a zip", path.display()))?;
-    let manifest: Manifest = serde_json::from_slice(
-        &member(&mut zip, "manifest.json")?.context("the archive has no manifest.json")?,
+/// The archive's manifest.
+pub(crate) fn manifest<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> anyhow::Result<Manifest> {
+    serde_json::from_slice(
+        &member(zip, "manifest.json")?.context("the archive has no manifest.json")?,
     )
-    .context("manifest.json")?;
+    .context("manifest.json")
+}
+
+/// Read what a report needs from an archive.
+pub fn load(path: &Path) -> anyhow::Result<ReportData> {
+    let mut zip = open_archive(path)?;
+    let manifest = manifest(&mut zip)?;
     let processes: Vec<ProcessRecord> = match member(&mut zip, "records/processes.jsonl")? {
         Some(d) => jsonl(&d, "records/processes.jsonl")?,
         None => Vec::new(),

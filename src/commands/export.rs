@@ -1,0 +1,324 @@
+//! `irsnap export ARCHIVE --format csv|jsonl|timesketch`: hand an archive's timeline or
+//! records to the tools analysts already run (Timesketch, a spreadsheet, jq, DuckDB). Reads
+//! only the archive.
+//!
+//! - `timesketch`: `timeline.jsonl` as stored (built from the records for archives written
+//!   before irsnap had a timeline), optionally one collector's lines only.
+//! - `jsonl`: the records of every collector (or one), each line with a `collector` field.
+//! - `csv`: the timeline, or with `--collector` that collector's records, one column per
+//!   field (nested values as JSON text), with a header row. Quoting follows RFC 4180; a cell
+//!   starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` so that a spreadsheet
+//!   shows it instead of running it (OWASP "CSV Injection"): command lines are attacker text.
+//!
+//! A record line that cannot be read is skipped with a message, and the exit code is 2.
+
+use super::report::{ArchiveZip, manifest, member, open_archive};
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::collectors::CollectorId;
+use crate::outcome::Exit;
+use crate::timeline::{self, Timeline};
+use anyhow::Context;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::Write;
+
+pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
+    match export(args) {
+        // `irsnap export ... | head`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => Ok(Exit::Success),
+        r => r,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
+    let mut zip = open_archive(&args.archive)?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let skipped = match (args.format, args.collector) {
+        (ExportFormat::Timesketch, only) => {
+            let (data, skipped) = timeline_jsonl(&mut zip, only)?;
+            out.write_all(&data)?;
+            skipped
+        }
+        (ExportFormat::Jsonl, only) => records_jsonl(&mut zip, only, &mut out)?,
+        (ExportFormat::Csv, None) => {
+            let (data, skipped) = timeline_jsonl(&mut zip, None)?;
+            skipped + jsonl_to_csv(&data, timeline::COLUMNS, "timeline", &mut out)?
+        }
+        (ExportFormat::Csv, Some(c)) => {
+            let mut skipped = 0;
+            let members = records_members(&mut zip, Some(c));
+            let Some((_, name)) = members.first() else {
+                anyhow::bail!("the archive has no records of {c}");
+            };
+            let data =
+                member(&mut zip, name)?.with_context(|| format!("the archive has no {name}"))?;
+            skipped += jsonl_to_csv(&data, &[], name, &mut out)?;
+            skipped
+        }
+    };
+    out.flush().context("writing the export")?;
+    if skipped > 0 {
+        eprintln!("irsnap: {skipped} unreadable lines were left out of the export");
+        return Ok(Exit::Partial);
+    }
+    Ok(Exit::Success)
+}
+
+/// The records members, in collection order: as the manifest lists them, or by their
+/// standard names when the manifest cannot be read (a damaged archive is still exported).
+fn records_members(zip: &mut ArchiveZip, only: Option<CollectorId>) -> Vec<(CollectorId, String)> {
+    let listed: Vec<(CollectorId, String)> = match manifest(zip) {
+        Ok(m) => m
+            .members
+            .iter()
+            .filter_map(|e| {
+                let c = e.collector?;
+                (e.path.starts_with("records/") && e.path.ends_with(".jsonl"))
+                    .then(|| (c, e.path.clone()))
+            })
+            .collect(),
+        Err(e) => {
+            eprintln!(
+                "irsnap: warning: {}; reading records/<collector>.jsonl by name",
+                super::term_safe(&format!("{e:#}"))
+            );
+            CollectorId::ALL
+                .iter()
+                .map(|c| (*c, format!("records/{}.jsonl", c.as_str())))
+                .collect()
+        }
+    };
+    listed
+        .into_iter()
+        .filter(|(c, _)| only.is_none_or(|o| o == *c))
+        .collect()
+}
+
+/// Non-blank lines with their 1-based numbers.
+fn lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    data.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+}
+
+fn skip_line(name: &str, line: usize, e: &serde_json::Error) {
+    eprintln!("irsnap: {name} line {line} skipped: {e}");
+}
+
+/// `timeline.jsonl` (one collector's lines, when asked), or the timeline built from the
+/// records of an archive that has none. Returns the lines and how many were unreadable.
+fn timeline_jsonl(
+    zip: &mut ArchiveZip,
+    only: Option<CollectorId>,
+) -> anyhow::Result<(Vec<u8>, u64)> {
+    if let Some(data) = member(zip, timeline::MEMBER)? {
+        let Some(c) = only else {
+            return Ok((data, 0));
+        };
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for (n, line) in lines(&data) {
+            match serde_json::from_slice::<Value>(line) {
+                Ok(v) if v["collector"] == c.as_str() => {
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    skip_line(timeline::MEMBER, n, &e);
+                    skipped += 1;
+                }
+            }
+        }
+        return Ok((out, skipped));
+    }
+    // Archives written before irsnap had a timeline.
+    let mut t = Timeline::new();
+    for (c, name) in records_members(zip, only) {
+        if let Some(data) = member(zip, &name)? {
+            t.add_records(c, &name, &data);
+        }
+    }
+    let stats = t.stats().clone();
+    if let Some(e) = &stats.first_error {
+        eprintln!("irsnap: {}", super::term_safe(e));
+    }
+    Ok((t.into_jsonl(), stats.unreadable))
+}
+
+/// Every record line of the chosen collectors, with `collector` as its first field.
+fn records_jsonl(
+    zip: &mut ArchiveZip,
+    only: Option<CollectorId>,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let mut skipped = 0;
+    for (c, name) in records_members(zip, only) {
+        let Some(data) = member(zip, &name)? else {
+            continue;
+        };
+        for (n, line) in lines(&data) {
+            let rec = match serde_json::from_slice::<Map<String, Value>>(line) {
+                Ok(r) => r,
+                Err(e) => {
+                    skip_line(&name, n, &e);
+                    skipped += 1;
+                    continue;
+                }
+            };
+            // Records have no field of that name; should one appear, ours wins.
+            let mut o = Map::with_capacity(rec.len() + 1);
+            o.insert("collector".into(), Value::String(c.as_str().into()));
+            o.extend(rec.into_iter().filter(|(k, _)| k != "collector"));
+            serde_json::to_writer(&mut *out, &o)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(skipped)
+}
+
+/// JSON lines → CSV: `leading` columns first (always present, in that order), then every
+/// other field in the order first seen. Two passes over the bytes instead of holding every
+/// parsed line. Returns how many lines were unreadable.
+fn jsonl_to_csv(
+    data: &[u8],
+    leading: &[&str],
+    name: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let mut columns: Vec<String> = leading.iter().map(|s| s.to_string()).collect();
+    let mut seen: HashSet<String> = columns.iter().cloned().collect();
+    let mut skipped = 0;
+    for (n, line) in lines(data) {
+        match serde_json::from_slice::<Map<String, Value>>(line) {
+            Ok(m) => {
+                // A new field goes right after the field before it in this line (first
+                // when nothing precedes it), so the columns keep the records' field order
+                // even when the first records lack optional fields.
+                let mut after: Option<usize> = None;
+                for k in m.keys() {
+                    if seen.insert(k.clone()) {
+                        let at = after.map_or(leading.len(), |i| i + 1).max(leading.len());
+                        columns.insert(at, k.clone());
+                        after = Some(at);
+                    } else {
+                        after = columns.iter().position(|c| c == k);
+                    }
+                }
+            }
+            Err(e) => {
+                skip_line(name, n, &e);
+                skipped += 1;
+            }
+        }
+    }
+    write_row(out, columns.iter().map(|c| Cow::Borrowed(c.as_str())))?;
+    for (_, line) in lines(data) {
+        let Ok(m) = serde_json::from_slice::<Map<String, Value>>(line) else {
+            continue;
+        };
+        write_row(
+            out,
+            columns
+                .iter()
+                .map(|c| m.get(c).map(value_text).unwrap_or(Cow::Borrowed(""))),
+        )?;
+    }
+    Ok(skipped)
+}
+
+/// A field as cell text: strings as they are, `null` empty, nested values as JSON.
+fn value_text(v: &Value) -> Cow<'_, str> {
+    match v {
+        Value::Null => Cow::Borrowed(""),
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
+        Value::Number(n) => Cow::Owned(n.to_string()),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+fn write_row<'a>(
+    out: &mut dyn Write,
+    cells: impl Iterator<Item = Cow<'a, str>>,
+) -> std::io::Result<()> {
+    for (i, c) in cells.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(csv_cell(&c).as_bytes())?;
+    }
+    // RFC 4180 ends records with CRLF.
+    out.write_all(b"\r\n")
+}
+
+/// One CSV cell: defused against formula injection, then quoted per RFC 4180 when needed.
+pub(crate) fn csv_cell(s: &str) -> Cow<'_, str> {
+    let defused: Cow<str> = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", defused.replace('"', "\"\"")))
+    } else {
+        defused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_defused_and_quoted() {
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("@SUM(1+1)"), "'@SUM(1+1)");
+        assert_eq!(csv_cell("-2+3"), "'-2+3");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("\tx"), "'\tx");
+        assert_eq!(csv_cell("\rx"), "\"'\rx\"");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"a,b\")"),
+            "\"'=HYPERLINK(\"\"a,b\"\")\""
+        );
+        assert_eq!(csv_cell("a\nb"), "\"a\nb\"");
+        assert_eq!(csv_cell("plain text"), "plain text");
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn jsonl_becomes_csv_with_a_header_and_json_text_for_nested_values() {
+        let data = b"{\"a\":1,\"b\":[1,2]}\n{\"c\":\"x,y\",\"a\":null}\nnot json\n{\"a\":2,\"d\":3,\"b\":4}\n";
+        let mut out = Vec::new();
+        let skipped = jsonl_to_csv(data, &["z"], "t", &mut out).unwrap();
+        assert_eq!(skipped, 1);
+        let text = String::from_utf8(out).unwrap();
+        let rows: Vec<&str> = text.split("\r\n").collect();
+        // `d` comes after `a` as in the line that has it; `c` was first in its line.
+        assert_eq!(rows[0], "z,c,a,d,b");
+        assert_eq!(rows[1], ",,1,,\"[1,2]\"");
+        assert_eq!(rows[2], ",\"x,y\",,,");
+        assert_eq!(rows[3], ",,2,3,4");
+        assert_eq!(
+            rows.len(),
+            5,
+            "three rows, a header and the final empty split"
+        );
+    }
+}

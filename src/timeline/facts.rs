@@ -1,0 +1,238 @@
+//! Which timestamped facts each record type holds, and how they read in a timeline: the
+//! shared helpers and the Unix-side records here, event logs in `events`, scheduled tasks in
+//! `tasks`.
+
+mod events;
+mod tasks;
+
+use super::{LOCAL_SUFFIX, TimelineEntry, format_datetime};
+use crate::collectors::CollectorId;
+use crate::record::{
+    ExecutionEventRecord, HistoryRecord, ProcessRecord, TempFileRecord, Timestamp,
+};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
+
+/// Longest command line or script excerpt quoted in a `message` (the full value is in its
+/// own field).
+const MESSAGE_EXCERPT: usize = 200;
+
+/// Seconds from 1970 back to 1601-01-01, the FILETIME epoch: a time at or before it is a
+/// zeroed field ("never"), not a moment.
+const FILETIME_EPOCH_SECS: i64 = -11_644_473_600;
+
+/// Where a record sits in the archive.
+pub(super) struct At<'a> {
+    pub collector: CollectorId,
+    pub member: &'a str,
+    pub line: u64,
+}
+
+/// What one pass over a records member remembers between lines.
+#[derive(Default)]
+pub(super) struct State {
+    /// Source files whose modification time is already in the timeline (one line per
+    /// crontab, not one per cron line).
+    files_seen: HashSet<String>,
+    /// PSReadLine history file → index of its "last written" entry, moved along to the
+    /// file's last command as the lines go by.
+    psreadline: HashMap<String, usize>,
+}
+
+fn parse<T: DeserializeOwned>(line: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(line)
+}
+
+/// Append the facts of one record line to `out`.
+pub(super) fn record_facts(
+    at: &At,
+    line: &[u8],
+    state: &mut State,
+    out: &mut Vec<TimelineEntry>,
+) -> Result<(), serde_json::Error> {
+    match at.collector {
+        CollectorId::Processes => process(at, &parse(line)?, out),
+        // Sockets carry no time.
+        CollectorId::Network => {}
+        CollectorId::TempScripts => temp_file(at, &parse(line)?, out),
+        CollectorId::ExecutionEvents => {
+            if let ExecutionEventRecord::Event(ev) = parse(line)? {
+                events::exec_event(at, &ev.event, &ev.source.source_path, out);
+            }
+        }
+        CollectorId::PowershellLogs => events::powershell(at, parse(line)?, state, out),
+        CollectorId::ShellHistory => history(at, &parse(line)?, out),
+        CollectorId::ScheduledTasks => tasks::scheduled(at, &parse(line)?, state, out),
+    }
+    Ok(())
+}
+
+fn usable(t: &Timestamp) -> bool {
+    t.timestamp() > FILETIME_EPOCH_SECS
+}
+
+fn entry(at: &At, t: &Timestamp, desc: &str, kind: &str, message: String) -> TimelineEntry {
+    TimelineEntry {
+        message,
+        datetime: format_datetime(t),
+        timestamp: t.timestamp_micros(),
+        timestamp_desc: desc.to_string(),
+        collector: at.collector.as_str().to_string(),
+        record_member: at.member.to_string(),
+        record_line: at.line,
+        record_kind: Some(kind.to_string()),
+        ..TimelineEntry::default()
+    }
+}
+
+/// A fact whose source wrote local wall-clock time without an offset.
+fn local_entry(
+    at: &At,
+    wall: NaiveDateTime,
+    raw: &str,
+    desc: &str,
+    kind: &str,
+    message: String,
+) -> TimelineEntry {
+    let mut e = entry(
+        at,
+        &wall.and_utc(),
+        &format!("{desc}{LOCAL_SUFFIX}"),
+        kind,
+        message,
+    );
+    e.local_time = Some(raw.to_string());
+    e
+}
+
+/// One line of at most `max` characters: whitespace runs (newlines included) become one
+/// space, so a message never breaks a line-oriented viewer.
+pub(super) fn excerpt(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for word in s.split_whitespace() {
+        if n > 0 {
+            out.push(' ');
+            n += 1;
+        }
+        for c in word.chars() {
+            if n >= max {
+                out.push('…');
+                return out;
+            }
+            // Other control characters (ESC...) are made visible, not passed to a terminal.
+            if c.is_control() {
+                out.push('\u{fffd}');
+            } else {
+                out.push(c);
+            }
+            n += 1;
+        }
+    }
+    out
+}
+
+/// `": <excerpt>"`, or nothing when the text is empty.
+fn suffix(s: Option<&str>) -> String {
+    match s.map(str::trim) {
+        Some(t) if !t.is_empty() => format!(": {}", excerpt(t, MESSAGE_EXCERPT)),
+        _ => String::new(),
+    }
+}
+
+fn some_text(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_string())
+}
+
+/// The serde name of a unit enum variant (`ImageKind::Memfd` → `memfd`).
+fn tag<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn process(at: &At, p: &ProcessRecord, out: &mut Vec<TimelineEntry>) {
+    let Some(t) = p.start_time.filter(usable) else {
+        return;
+    };
+    let mut e = entry(
+        at,
+        &t,
+        "Process Start",
+        "process",
+        format!(
+            "Process started: {} (pid {}){}",
+            excerpt(&p.name, 64),
+            p.pid,
+            suffix(Some(&p.command_line))
+        ),
+    );
+    e.pid = Some(p.pid);
+    e.ppid = p.ppid;
+    e.process_name = some_text(&p.name);
+    e.image = p.image_path.clone();
+    e.command_line = some_text(&p.command_line);
+    e.parent_image = p.ancestry.first().and_then(|a| a.image_path.clone());
+    e.user = p.user.clone();
+    e.user_sid = p.user_sid.clone();
+    e.sha256 = p.image_sha256.map(|h| h.to_hex());
+    e.size = p.image_size;
+    out.push(e);
+}
+
+fn temp_file(at: &At, f: &TempFileRecord, out: &mut Vec<TimelineEntry>) {
+    let detected = tag(&f.detected_type);
+    for (time, desc, verb) in [
+        (f.btime, "File Created", "created"),
+        (f.mtime, "File Modified", "modified"),
+        (f.ctime, "Inode Changed", "inode changed"),
+        (f.atime, "File Accessed", "accessed"),
+    ] {
+        let Some(t) = time.filter(usable) else {
+            continue;
+        };
+        let mut e = entry(
+            at,
+            &t,
+            desc,
+            "temp_file",
+            format!(
+                "Staged file {verb}: {} ({detected})",
+                excerpt(&f.path, MESSAGE_EXCERPT)
+            ),
+        );
+        e.path = Some(f.path.clone());
+        e.sha256 = f.sha256.map(|h| h.to_hex());
+        e.size = Some(f.size);
+        e.file_type = Some(detected.clone());
+        e.user = f.owner.clone().or_else(|| f.user.clone());
+        out.push(e);
+    }
+}
+
+fn history(at: &At, h: &HistoryRecord, out: &mut Vec<TimelineEntry>) {
+    let Some(t) = h.timestamp.filter(usable) else {
+        return;
+    };
+    let shell = tag(&h.shell);
+    let mut e = entry(
+        at,
+        &t,
+        "Command Executed",
+        &shell,
+        format!(
+            "{shell} command by {}{}",
+            excerpt(&h.user, 64),
+            suffix(Some(&h.command))
+        ),
+    );
+    e.user = some_text(&h.user);
+    e.command_line = some_text(&h.command);
+    e.shell = Some(shell);
+    e.source_path = some_text(&h.file);
+    out.push(e);
+}
