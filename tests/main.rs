@@ -9,4 +9,5 @@ mod profiles;
 mod report;
 mod scheduled_tasks;
 mod shell_history;
+mod stack;
 mod temp_scripts;
