@@ -245,6 +245,15 @@ fn corrupt_and_encrypted_archives_are_skipped_and_reported() {
     let cut = work.path().join("cut.zip");
     let bytes = std::fs::read(&b).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    // A readable manifest but a damaged records member: nothing of it may count.
+    let out3 = tempfile::tempdir().unwrap();
+    let c = collect_root(linux_root("stk-three", false).path(), out3.path(), &prof);
+    let damaged = work.path().join("damaged.zip");
+    std::fs::write(
+        &damaged,
+        damage_member(&std::fs::read(&c).unwrap(), "records/scheduled_tasks.jsonl"),
+    )
+    .unwrap();
     let age = work.path().join("enc.zip.age");
     std::fs::write(&age, b"age-encryption.org/v1\n-> X25519 abc\n").unwrap();
 
@@ -253,9 +262,14 @@ fn corrupt_and_encrypted_archives_are_skipped_and_reported() {
         a.to_str().unwrap(),
         cut.to_str().unwrap(),
         age.to_str().unwrap(),
+        damaged.to_str().unwrap(),
         b.to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("damaged.zip: records/scheduled_tasks.jsonl"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("skipped") && stderr.contains("garbage.zip"),
         "{stderr}"
@@ -266,7 +280,7 @@ fn corrupt_and_encrypted_archives_are_skipped_and_reported() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("stacked 2 archive(s) from 2 host(s); 3 skipped"),
+        stderr.contains("stacked 2 archive(s) from 2 host(s); 4 skipped"),
         "{stderr}"
     );
     let common = position(&entries, "scheduled_action", |k| k.contains("run-parts"));
@@ -286,6 +300,26 @@ fn corrupt_and_encrypted_archives_are_skipped_and_reported() {
     let (code, entries, _) = stack_json(&[garbage.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(entries.is_empty());
+}
+
+/// Overwrite the middle of a member's compressed data (found through the central directory:
+/// the writer streams, so local headers carry no sizes).
+fn damage_member(zip: &[u8], member: &str) -> Vec<u8> {
+    let u16_at = |i: usize| u16::from_le_bytes([zip[i], zip[i + 1]]) as usize;
+    let u32_at = |i: usize| u32::from_le_bytes(zip[i..i + 4].try_into().unwrap()) as usize;
+    let name = member.as_bytes();
+    let cd = (0..zip.len() - 46)
+        .find(|&i| zip[i..i + 4] == *b"PK\x01\x02" && zip[i + 46..].starts_with(name))
+        .expect("central directory entry");
+    let size = u32_at(cd + 20);
+    let local = u32_at(cd + 42);
+    assert!(size > 16, "member too small to damage: {size}");
+    let data = local + 30 + u16_at(local + 26) + u16_at(local + 28);
+    let mut out = zip.to_vec();
+    for b in &mut out[data + size / 2 - 4..data + size / 2 + 4] {
+        *b ^= 0x5a;
+    }
+    out
 }
 
 /// Task XML as Task Scheduler writes it (UTF-8 here; the parser takes UTF-16 too).
