@@ -67,19 +67,23 @@ if ! command -v sudo >/dev/null 2>&1; then
   fi
 fi
 
-ANSIBLE_HOME="$WORK/ansible-home" \
-ANSIBLE_LOCAL_TEMP="$WORK/ansible-home/tmp" \
-ANSIBLE_REMOTE_TMP="$WORK/ansible-home/remote-tmp" \
-ANSIBLE_NOCOLOR=1 \
-ANSIBLE_RETRY_FILES_ENABLED=0 \
-"$VENV/bin/ansible-playbook" -i localhost, -c local examples/ansible/irsnap.yml \
-  -e "irsnap_binary=$BIN" \
+playbook() {
+  ANSIBLE_HOME="$WORK/ansible-home" \
+  ANSIBLE_LOCAL_TEMP="$WORK/ansible-home/tmp" \
+  ANSIBLE_REMOTE_TMP="$WORK/ansible-home/remote-tmp" \
+  ANSIBLE_NOCOLOR=1 \
+  ANSIBLE_RETRY_FILES_ENABLED=0 \
+  "$VENV/bin/ansible-playbook" -i localhost, -c local examples/ansible/irsnap.yml \
+    -e "irsnap_binary=$BIN" "${extra[@]}" "$@"
+}
+
+playbook \
   -e "irsnap_controller_dir=$WORK/controller" \
   -e "irsnap_remote_tmp=$WORK/remote" \
   -e "irsnap_profile=${IRSNAP_SMOKE_PROFILE:-triage}" \
   -e "irsnap_deadline=${IRSNAP_SMOKE_DEADLINE:-120s}" \
   -e irsnap_case=ansible-smoke \
-  "${extra[@]}" || fail "ansible-playbook"
+  || fail "ansible-playbook"
 t2=$(date +%s)
 
 dir="$WORK/controller/localhost"
@@ -101,4 +105,17 @@ PY
 left=("$WORK/remote"/*)
 [ "${#left[@]}" = 0 ] || fail "left behind on the host: ${left[*]}"
 
-echo "ansible-smoke: OK: $(basename "$archive") verified; install $((t1 - t0))s, playbook $((t2 - t1))s"
+# A host whose verification fails keeps its archive (for another fetch), never the binary.
+echo "== failure path: verification refused on the controller"
+mkdir -p "$WORK/controller2"
+if playbook -e "irsnap_controller_dir=$WORK/controller2" -e "irsnap_remote_tmp=$WORK/remote" \
+  -e irsnap_profile=volatile -e '{"irsnap_verify_args": ["--no-such-flag"]}' >"$WORK/fail.log" 2>&1; then
+  fail "the playbook passed although verification failed"
+fi
+kept=("$WORK"/remote/irsnap.*/out/*.zip)
+[ "${#kept[@]}" = 1 ] || { cat "$WORK/fail.log" >&2; fail "the archive was not kept on the host after a failed verification"; }
+tools=("$WORK"/remote/irsnap.*/irsnap)
+[ "${#tools[@]}" = 0 ] || fail "the binary was left on the host: ${tools[*]}"
+t3=$(date +%s)
+
+echo "ansible-smoke: OK: $(basename "$archive") verified; install $((t1 - t0))s, playbook $((t2 - t1))s, failure path $((t3 - t2))s"
