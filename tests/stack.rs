@@ -30,6 +30,8 @@ fn linux_root(hostname: &str, evil: bool) -> RootBuilder {
     crontab.push_str(COMMON_CRON);
     if evil {
         crontab.push_str(EVIL_CRON);
+        // Terminal escapes in a command line must not reach the analyst's terminal.
+        crontab.push_str("@reboot root /bin/echo \x1b]0;owned\x07\x1b[2J\n");
     }
     root.write("etc/crontab", crontab.as_bytes());
     root.write("tmp/cleanup.sh", COMMON_SCRIPT);
@@ -204,7 +206,9 @@ fn rare_entries_come_first_with_their_host() {
     let (_, only, _) =
         stack_json(&[&["--kind", "scheduled_action", "--top", "1"], &paths[..]].concat());
     assert_eq!(only.len(), 1);
-    assert_eq!(only[0]["key"], entries[evil]["key"]);
+    assert_eq!(only[0]["kind"], "scheduled_action");
+    assert_eq!(only[0]["host_count"], 1);
+    assert_eq!(hostnames(&only[0]), ["stk-gamma"]);
     let table = irsnap(&[&["stack", "--kind", "temp_script_hash"], &paths[..]].concat());
     assert_eq!(table.code, 0);
     assert!(table.stdout.starts_with("HOSTS"));
@@ -287,6 +291,15 @@ fn corrupt_and_encrypted_archives_are_skipped_and_reported() {
     assert_eq!(entries[common]["host_count"], 2);
     let evil = position(&entries, "scheduled_action", |k| k.contains("curl"));
     assert_eq!(hostnames(&entries[evil]), ["stk-one"]);
+
+    let table = irsnap(&["stack", a.to_str().unwrap()]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table.stdout.contains("/bin/echo \\u{1b}]0;owned"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains('\x1b') && !table.stdout.contains('\x07'));
 
     // A directory stands for the archives in it (sidecars are not archives).
     let (code, entries, stderr) =
