@@ -31,6 +31,9 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Render the triage report of an archive (reads only the archive).
     Report(ReportArgs),
+    /// Least frequency of occurrence across many hosts' archives: what runs on few hosts,
+    /// rarest first (exit 2 when some archive or record could not be read).
+    Stack(StackArgs),
     /// Export an archive's timeline or records for Timesketch, spreadsheets, jq or DuckDB.
     Export(ExportArgs),
 }
@@ -88,6 +91,25 @@ pub struct ReportArgs {
     /// Write the report here instead of standard output.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    /// Archives (.zip) to stack; a directory stands for every .zip (and .zip.age) in it.
+    #[arg(required = true, value_name = "ARCHIVE")]
+    pub archives: Vec<PathBuf>,
+    /// One JSON object per key (JSON Lines) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the N rarest keys.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Only these kinds (repeatable, or comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
+    pub kind: Vec<crate::stack::StackKind>,
+    /// Only keys seen on at most N hosts.
+    #[arg(long, value_name = "N")]
+    pub max_hosts: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -17,4 +17,5 @@ pub mod report;
 pub mod sigma;
 pub mod sink;
 pub mod source;
+pub mod stack;
 pub mod timeline;

@@ -15,5 +15,6 @@ mod report;
 mod scheduled_tasks;
 mod shell_history;
 mod sigma;
+mod stack;
 mod temp_scripts;
 mod timeline;

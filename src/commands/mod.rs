@@ -4,6 +4,7 @@ pub mod collect;
 pub mod export;
 pub mod profiles;
 pub mod report;
+pub mod stack;
 pub mod verify;
 
 use crate::cli::{Cli, Command};
@@ -20,6 +21,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<Exit> {
         Command::Profiles(args) => profiles::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Stack(args) => stack::run(&args),
     }
 }
 

@@ -1,0 +1,212 @@
+//! Reading one archive for stacking: its manifest's host facts, then `records/*.jsonl`
+//! streamed line by line (a member is never held whole in memory), each line deserialized
+//! into its typed record.
+
+use super::StackError;
+use crate::source::{HostFacts, OsFamily, SourceDescription};
+use serde::Deserialize;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek};
+use std::path::Path;
+
+/// A records line longer than this is skipped (and counted): our own writer never produces
+/// one, so it is damage or tampering, and it must not take the analyst's memory with it.
+const MAX_LINE: usize = 16 << 20;
+
+/// The manifest fields stacking needs. Read through a minimal struct so archives from other
+/// irsnap versions (new collectors, new manifest fields) still stack.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ManifestHead {
+    #[serde(default)]
+    pub host: HostFacts,
+    pub source: SourceDescription,
+}
+
+impl ManifestHead {
+    pub fn os(&self) -> OsFamily {
+        match self.source {
+            SourceDescription::Live { os } | SourceDescription::OfflineRoot { os, .. } => os,
+        }
+    }
+}
+
+/// The `age` header every encrypted file starts with.
+const AGE_MAGIC: &[u8] = b"age-encryption.org/";
+
+pub(crate) struct OpenArchive {
+    pub zip: zip::ZipArchive<File>,
+    pub head: ManifestHead,
+}
+
+/// Open an archive and read its manifest.
+pub(crate) fn open(path: &Path) -> Result<OpenArchive, StackError> {
+    let io = |source| StackError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut magic = [0u8; 19];
+    let n = read_up_to(&mut file, &mut magic).map_err(io)?;
+    let named_age = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("age"));
+    if named_age || magic[..n].starts_with(AGE_MAGIC) {
+        return Err(StackError::Encrypted {
+            path: path.to_path_buf(),
+        });
+    }
+    file.rewind().map_err(io)?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|source| StackError::NotZip {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let head = {
+        let member = zip
+            .by_name("manifest.json")
+            .map_err(|source| StackError::Manifest {
+                path: path.to_path_buf(),
+                reason: source.to_string(),
+            })?;
+        serde_json::from_reader(BufReader::new(member)).map_err(|e| StackError::Manifest {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?
+    };
+    Ok(OpenArchive { zip, head })
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// One parsed line of a records member.
+pub(crate) enum Line<T> {
+    Record(T),
+    /// Not a record of the expected type (damaged, cut, or longer than `MAX_LINE`).
+    Bad(String),
+}
+
+/// Stream `records/<collector>.jsonl` and hand every line to `each`. A missing member is not
+/// an error (the collector did not run there). A read error (a damaged deflate stream, a CRC
+/// mismatch at the end) is, because the member can no longer be trusted.
+pub(crate) fn each_record<T, F>(
+    archive: &mut OpenArchive,
+    path: &Path,
+    collector: &str,
+    mut each: F,
+) -> Result<(), StackError>
+where
+    T: for<'de> Deserialize<'de>,
+    F: FnMut(Line<T>),
+{
+    let name = format!("records/{collector}.jsonl");
+    let member = match archive.zip.by_name(&name) {
+        Ok(m) => m,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(()),
+        Err(e) => {
+            return Err(StackError::Member {
+                path: path.to_path_buf(),
+                member: name,
+                reason: e.to_string(),
+            });
+        }
+    };
+    let mut reader = BufReader::with_capacity(64 << 10, member);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let complete = match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(StackError::Member {
+                    path: path.to_path_buf(),
+                    member: name,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        line_no += 1;
+        if !complete {
+            each(Line::Bad(format!(
+                "{name} line {line_no}: longer than {MAX_LINE} bytes"
+            )));
+            continue;
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<T>(&buf) {
+            Ok(r) => each(Line::Record(r)),
+            Err(e) => each(Line::Bad(format!("{name} line {line_no}: {e}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Read one `\n`-terminated line into `buf`, keeping at most `cap` bytes; the rest of a
+/// longer line is read and dropped. `None` at end of input; `Some(false)` when cut.
+fn read_line_capped(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    let mut any = false;
+    let mut complete = true;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(complete));
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(p) => (p, true),
+            None => (chunk.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        if take > room {
+            complete = false;
+        }
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(if done { take + 1 } else { take });
+        if done {
+            return Ok(Some(complete));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_line_capped;
+
+    #[test]
+    fn lines_are_capped_not_lost() {
+        let data = b"short\nthis line is too long\nok";
+        let mut r = std::io::BufReader::with_capacity(4, &data[..]);
+        let mut buf = Vec::new();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(true));
+        assert_eq!(buf, b"short");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(false));
+        assert_eq!(buf, b"this lin");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(true));
+        assert_eq!(buf, b"ok");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), None);
+    }
+}
