@@ -30,6 +30,18 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Render the triage report of an archive (reads only the archive).
     Report(ReportArgs),
+    /// Print the JSON Schema of the archive's records and manifest (every archive also
+    /// carries them under schema/).
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print only this schema (`processes`, ..., `manifest`); without it, list the names.
+    pub name: Option<String>,
+    /// Write every schema to DIR as `<name>.schema.json` instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "name")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

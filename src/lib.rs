@@ -13,5 +13,6 @@ pub mod privilege;
 pub mod profile;
 pub mod record;
 pub mod report;
+pub mod schema;
 pub mod sink;
 pub mod source;

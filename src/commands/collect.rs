@@ -442,6 +442,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         members: Vec::new(),
     };
     write_report(&mut archive, &manifest, &shared)?;
+    crate::schema::write_to_archive(&mut archive).context("writing schema/")?;
     let finished = archive
         .finish(&mut manifest)
         .context("finishing the archive")?;

@@ -3,6 +3,7 @@
 pub mod collect;
 pub mod profiles;
 pub mod report;
+pub mod schema;
 pub mod verify;
 
 use crate::cli::{Cli, Command};
@@ -18,6 +19,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Schema(args) => schema::run(&args),
     }
 }
 
