@@ -8,5 +8,6 @@ mod powershell_logs;
 mod profiles;
 mod report;
 mod scheduled_tasks;
+mod schema;
 mod shell_history;
 mod temp_scripts;
