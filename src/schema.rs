@@ -130,7 +130,8 @@ fn finish<T: JsonSchema>(
     let generator = SchemaSettings::draft2020_12()
         .for_serialize()
         .into_generator();
-    let schema: Schema = generator.into_root_schema_for::<T>();
+    let mut schema: Schema = generator.into_root_schema_for::<T>();
+    absent_not_null(&mut schema);
     // Identity first, then the body as generated: the files read top-down.
     let mut out = serde_json::Map::new();
     let mut body = match schema.to_value() {
@@ -161,6 +162,63 @@ fn finish<T: JsonSchema>(
         name,
         describes,
         schema: Value::Object(out),
+    }
+}
+
+/// irsnap leaves an empty `Option` out (`skip_serializing_if`) instead of writing `null`,
+/// but schemars still types such a field "T or null". Drop the `null` from every optional
+/// property so the schema says what the archive holds: absent, never null. (A required
+/// property keeps its `null`: an `Option` written without `skip_serializing_if` may be null.)
+fn absent_not_null(schema: &mut Schema) {
+    if let Some(obj) = schema.as_object_mut() {
+        let required: Vec<String> = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(Value::Object(props)) = obj.get_mut("properties") {
+            for (name, prop) in props.iter_mut() {
+                if !required.contains(name) {
+                    strip_null(prop);
+                }
+            }
+        }
+    }
+    schemars::transform::transform_subschemas(&mut absent_not_null, schema);
+}
+
+fn strip_null(prop: &mut Value) {
+    let Some(obj) = prop.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            obj.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(values)) = obj.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
+    if let Some(Value::Array(branches)) = obj.get_mut("anyOf")
+        && branches.iter().any(is_null)
+    {
+        branches.retain(|b| !is_null(b));
+        if branches.len() == 1
+            && let Value::Object(only) = branches.remove(0)
+        {
+            obj.remove("anyOf");
+            for (k, v) in only {
+                obj.entry(k).or_insert(v);
+            }
+        }
     }
 }
 
@@ -196,6 +254,22 @@ mod tests {
         let sha = &manifest["$defs"]["Sha256"];
         assert_eq!(sha["type"], "string");
         assert_eq!(sha["pattern"], "^[0-9a-f]{64}$");
+    }
+
+    #[test]
+    fn optional_fields_are_absent_never_null() {
+        let p = record_schema(CollectorId::Processes).schema;
+        // `Option<u32>` with `skip_serializing_if`: optional, and an integer when present.
+        assert_eq!(p["properties"]["ppid"]["type"], "integer");
+        assert!(!p["required"].as_array().unwrap().contains(&"ppid".into()));
+        // `Option<Sha256>`: the null branch is gone, the reference stays.
+        assert_eq!(p["properties"]["image_sha256"]["$ref"], "#/$defs/Sha256");
+        assert!(p["properties"]["image_sha256"].get("anyOf").is_none());
+        assert!(
+            !record_schema(CollectorId::ScheduledTasks)
+                .to_text()
+                .contains("\"null\"")
+        );
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub enum CronSchedule {
 /// A `NAME=value` pair (already unquoted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// Two parsers have an `EnvVar`: distinct schema names instead of schemars' `EnvVar2`.
+#[schemars(rename = "CronEnvVar")]
 pub struct EnvVar {
     pub name: String,
     pub value: String,

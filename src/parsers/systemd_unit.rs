@@ -81,6 +81,8 @@ pub struct ExecLine {
 /// `Environment=` assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// Two parsers have an `EnvVar`: distinct schema names instead of schemars' `EnvVar2`.
+#[schemars(rename = "SystemdEnvVar")]
 pub struct EnvVar {
     pub name: String,
     pub value: String,
