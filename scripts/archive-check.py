@@ -8,7 +8,8 @@ For every archive given:
     does manifest.json against schema/manifest.schema.json; no line carries a field the
     schema does not name (the published schemas stay open for forward compatibility, so this
     is checked here); the archive's schemas equal the repository's schema/ when given;
-  - DuckDB: read_json_auto loads every non-empty records/*.jsonl and timeline.jsonl with as
+  - DuckDB: read_json_auto loads every non-empty records/*.jsonl, timeline.jsonl and
+    findings.jsonl (validated too once they have a schema/<name>.schema.json) with as
     many rows as lines, and answers a few analyst queries.
 
 Prints a human summary; `--json-out FILE` writes the facts for the Rust test to assert on.
@@ -252,7 +253,7 @@ def check_archive(path, repo_schema, fails):
                 n
                 for n in z.namelist()
                 if n == "manifest.json"
-                or n == "timeline.jsonl"
+                or n in ("timeline.jsonl", "findings.jsonl")
                 or (n.startswith("records/") and n.endswith(".jsonl"))
                 or (n.startswith("schema/") and n.endswith(".schema.json"))
             ]
@@ -289,11 +290,11 @@ def check_archive(path, repo_schema, fails):
 
         con = duckdb.connect()
         for n in sorted(names):
-            if not (n.startswith("records/") or n == "timeline.jsonl"):
+            if not (n.startswith("records/") or n in ("timeline.jsonl", "findings.jsonl")):
                 continue
             mf = facts.setdefault(n, {})
             text = read(n)
-            key = n[len("records/") : -len(".jsonl")] if n.startswith("records/") else "timeline"
+            key = n[len("records/") : -len(".jsonl")] if n.startswith("records/") else n[: -len(".jsonl")]
             if key in schemas:
                 lines = validate_member(n, text, schemas[key], fails, mf)
             elif n.startswith("records/"):
