@@ -325,8 +325,12 @@ fn real_clients_accept_live_and_offline_archives() {
             if !member.ends_with(".jsonl") {
                 continue;
             }
-            assert_eq!(m["invalid"], 0, "{member}: {m}");
-            assert_eq!(m["undocumented"], 0, "{member}: {m}");
+            // Record files always have a schema; timeline/findings are loaded, and validated
+            // once their schema ships.
+            if member.starts_with("records/") || m.get("invalid").is_some() {
+                assert_eq!(m["invalid"], 0, "{member}: {m}");
+                assert_eq!(m["undocumented"], 0, "{member}: {m}");
+            }
             let lines = m["lines"].as_u64().unwrap();
             if lines > 0 {
                 assert_eq!(m["duckdb_rows"], lines, "{member}: {m}");
