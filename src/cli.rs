@@ -36,6 +36,9 @@ pub enum Command {
     Stack(StackArgs),
     /// Export an archive's timeline or records for Timesketch, spreadsheets, jq or DuckDB.
     Export(ExportArgs),
+    /// Print the JSON Schema of the archive's records and manifest (every archive also
+    /// carries them under schema/).
+    Schema(SchemaArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,6 +76,15 @@ fn parse_collector(s: &str) -> Result<CollectorId, String> {
             let names: Vec<&str> = CollectorId::ALL.iter().map(|c| c.as_str()).collect();
             format!("unknown collector; one of: {}", names.join(", "))
         })
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print only this schema (`processes`, ..., `manifest`); without it, list the names.
+    pub name: Option<String>,
+    /// Write every schema to DIR as `<name>.schema.json` instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "name")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

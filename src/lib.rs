@@ -14,6 +14,7 @@ pub mod privilege;
 pub mod profile;
 pub mod record;
 pub mod report;
+pub mod schema;
 pub mod sigma;
 pub mod sink;
 pub mod source;

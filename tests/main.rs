@@ -13,6 +13,7 @@ mod powershell_logs;
 mod profiles;
 mod report;
 mod scheduled_tasks;
+mod schema;
 mod shell_history;
 mod sigma;
 mod stack;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Bumped whenever a field of the manifest or a record changes meaning or name.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -35,7 +35,7 @@ pub struct Manifest {
     pub members: Vec<MemberEntry>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
@@ -57,7 +57,7 @@ impl ToolInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunAs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -69,7 +69,7 @@ pub struct RunAs {
     pub elevated: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
@@ -79,14 +79,14 @@ pub struct CaseInfo {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProfileInfo {
     pub name: String,
     /// SHA-256 of the profile's exact text, so the run can be reproduced.
     pub sha256: Sha256,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CollectorReport {
     pub id: CollectorId,
     pub status: CollectorStatus,
@@ -103,7 +103,7 @@ pub struct CollectorReport {
 }
 
 /// One member of the archive other than `manifest.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemberEntry {
     pub path: String,
     pub size: u64,
@@ -115,7 +115,7 @@ pub struct MemberEntry {
 }
 
 /// Where a raw copy came from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OriginalFile {
     /// Path as the evidence's OS writes it (lossy if the name is not valid text).
     pub path: String,

@@ -35,6 +35,7 @@ use std::time::Instant;
     Serialize,
     Deserialize,
     clap::ValueEnum,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum CollectorId {

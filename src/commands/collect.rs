@@ -475,6 +475,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
     };
     let findings = analysis.finish();
     write_report(&mut archive, &manifest, &shared, findings)?;
+    crate::schema::write_to_archive(&mut archive).context("writing schema/")?;
     let finished = archive
         .finish(&mut manifest)
         .context("finishing the archive")?;

@@ -4,6 +4,7 @@ pub mod collect;
 pub mod export;
 pub mod profiles;
 pub mod report;
+pub mod schema;
 pub mod stack;
 pub mod verify;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<Exit> {
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Stack(args) => stack::run(&args),
+        Command::Schema(args) => schema::run(&args),
     }
 }
 

@@ -29,7 +29,7 @@ const ENV_SNAPSHOT_BUDGET: usize = 16 * 1024 * 1024;
 const WARN_TEXT_MAX: usize = 200;
 
 /// Which crontab flavour the bytes come from: decides whether a user field is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CrontabKind {
     /// `/etc/crontab`, `/etc/cron.d/*`: six fields before the command, the sixth is the user.
@@ -39,7 +39,7 @@ pub enum CrontabKind {
 }
 
 /// The `@` shorthands of crontab(5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CronSpecial {
     Reboot,
@@ -55,7 +55,7 @@ pub enum CronSpecial {
 }
 
 /// When a crontab job runs, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CronSchedule {
     /// The five time fields as raw strings (`*/5`, `mon-fri`, `1,15`, ...).
@@ -70,15 +70,17 @@ pub enum CronSchedule {
 }
 
 /// A `NAME=value` pair (already unquoted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// Two parsers have an `EnvVar`: distinct schema names instead of schemars' `EnvVar2`.
+#[schemars(rename = "CronEnvVar")]
 pub struct EnvVar {
     pub name: String,
     pub value: String,
 }
 
 /// An environment line of a crontab or anacrontab.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct EnvAssignment {
     pub line_number: usize,
@@ -90,7 +92,7 @@ pub struct EnvAssignment {
 }
 
 /// One crontab job line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CronEntry {
     pub line_number: usize,
@@ -116,7 +118,9 @@ pub struct CronEntry {
 }
 
 /// Something wrong with one line; the parse goes on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CronWarning {
     #[error("line {line}: expected at least {expected} fields, found {found}: {text:?}")]
@@ -152,7 +156,7 @@ pub enum CronWarning {
 }
 
 /// Result of [`parse_crontab`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct CrontabParse {
     pub kind: CrontabKind,
@@ -168,7 +172,7 @@ pub struct CrontabParse {
 }
 
 /// anacron period: days, or one of the `@` names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnacronPeriod {
     Days(u32),
@@ -181,7 +185,7 @@ pub enum AnacronPeriod {
 }
 
 /// One anacrontab job line: `period delay job-identifier command`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AnacronJob {
     pub line_number: usize,
@@ -200,7 +204,7 @@ pub struct AnacronJob {
 }
 
 /// Result of [`parse_anacrontab`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AnacrontabParse {
     pub jobs: Vec<AnacronJob>,
@@ -213,7 +217,9 @@ pub struct AnacrontabParse {
 }
 
 /// Problems found in an at job file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AtWarning {
     #[error("no `# atrun uid=.. gid=..` header line")]
@@ -233,7 +239,7 @@ pub enum AtWarning {
 }
 
 /// A parsed at(1) job file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct AtJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -54,7 +54,7 @@ const FILE_MAGIC: &[u8; 8] = b"ElfFile\0";
 const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
 
 /// One event record, with the fields a triage report needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct RawEvent {
     /// The record header's record id. Normally equal to `System/EventRecordID`, but filtered
@@ -113,7 +113,7 @@ pub struct RawEvent {
 }
 
 /// Event payload.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct EventData {
     /// `EventData/Data[@Name]` in document order, values as text. A string array becomes
@@ -159,7 +159,7 @@ impl EventData {
 }
 
 /// Why something was skipped or flagged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipKind {
     /// Chunk slot(s) entirely zero: unused or wiped space, no records lost.
@@ -187,7 +187,7 @@ pub enum SkipKind {
 }
 
 /// One skipped item (or warning) and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct Skip {
     /// Chunk slot number.
@@ -203,7 +203,7 @@ pub struct Skip {
 }
 
 /// What a read found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ReadReport {
     /// The file header's chunk count (often stale on a live/dirty log).

@@ -44,7 +44,7 @@ pub const TASK_SCHEDULER_PROVIDER: &str = "Microsoft-Windows-TaskScheduler";
 pub const TASK_SCHEDULER_CHANNEL: &str = "Microsoft-Windows-TaskScheduler/Operational";
 
 /// The System part every typed event carries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct EventHeader {
     pub record_id: u64,
@@ -81,7 +81,7 @@ impl EventHeader {
 
 /// Windows mandatory integrity level, from Sysmon's `IntegrityLevel` text or a 4688
 /// `MandatoryLabel` SID.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrityLevel {
     Untrusted,
@@ -135,7 +135,7 @@ impl IntegrityLevel {
 
 /// 4688 `TokenElevationType`: `%%1936` type 1 (full token, UAC off / built-in admin /
 /// service), `%%1937` type 2 (elevated), `%%1938` type 3 (limited, not elevated).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenElevationType {
     Default,
@@ -171,7 +171,7 @@ impl TokenElevationType {
 }
 
 /// Sysmon event 1: process creation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SysmonProcessCreate {
     pub header: EventHeader,
@@ -228,7 +228,7 @@ pub struct SysmonProcessCreate {
 }
 
 /// Sysmon event 3: network connection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SysmonNetworkConnect {
     pub header: EventHeader,
@@ -271,7 +271,7 @@ pub struct SysmonNetworkConnect {
 }
 
 /// Sysmon event 11: file created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SysmonFileCreate {
     pub header: EventHeader,
@@ -294,7 +294,7 @@ pub struct SysmonFileCreate {
 }
 
 /// Security 4688: a new process has been created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SecurityProcessCreate {
     pub header: EventHeader,
@@ -343,7 +343,7 @@ pub struct SecurityProcessCreate {
 }
 
 /// What a Security scheduled-task audit event reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskAuditAction {
     /// 4698
@@ -359,7 +359,7 @@ pub enum TaskAuditAction {
 }
 
 /// Security 4698–4702: a scheduled task was created / deleted / enabled / disabled / updated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SecurityTask {
     pub header: EventHeader,
@@ -391,7 +391,7 @@ pub struct SecurityTask {
 }
 
 /// Security 4697: a service was installed in the system.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SecurityServiceInstall {
     pub header: EventHeader,
@@ -417,7 +417,7 @@ pub struct SecurityServiceInstall {
 }
 
 /// TaskScheduler Operational event ids we type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskSchedulerOperation {
     /// 100
@@ -495,7 +495,7 @@ impl TaskSchedulerOperation {
 ///
 /// Windows swaps `TaskName` and `ActionName` in some builds' 202 events; the values are kept
 /// as logged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TaskSchedulerOp {
     pub header: EventHeader,
@@ -528,7 +528,7 @@ pub struct TaskSchedulerOp {
 }
 
 /// A typed execution-relevant event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExecEvent {
     SysmonProcessCreate(SysmonProcessCreate),

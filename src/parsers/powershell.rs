@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// What a PowerShell event records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PsEventKind {
     /// 4104: script block text (logged when script block logging is on, and for
@@ -55,7 +55,7 @@ pub enum PsEventKind {
 }
 
 /// Which PowerShell log the record came from (by provider/channel, not file name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PsLog {
     /// Microsoft-Windows-PowerShell/Operational.
@@ -69,7 +69,7 @@ pub enum PsLog {
 }
 
 /// One PowerShell event with its fields pulled out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct PsEvent {
     pub record_id: u64,
@@ -473,7 +473,7 @@ fn split_key_line(line: &str) -> Option<(&str, &str, &str)> {
 // Script block reassembly.
 
 /// A script block reassembled from its 4104 parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ScriptBlock {
     /// ScriptBlockId as logged (GUID); `record:<id>` for a 4104 that carries none.

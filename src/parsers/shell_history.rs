@@ -42,7 +42,7 @@ const WARN_TEXT_MAX: usize = 200;
 const ZSH_META: u8 = 0x83;
 
 /// Which history format the bytes are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryKind {
     Bash,
@@ -56,7 +56,7 @@ pub enum HistoryKind {
 }
 
 /// Text encoding detected for the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TextEncoding {
     Utf8,
@@ -66,7 +66,7 @@ pub enum TextEncoding {
 }
 
 /// One command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct HistoryEntry {
     /// 1-based command index.
@@ -88,7 +88,9 @@ pub struct HistoryEntry {
 }
 
 /// Problems found while parsing; parsing continues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HistoryWarning {
     #[error("line {line}: invalid UTF-8 replaced")]
@@ -112,7 +114,7 @@ pub enum HistoryWarning {
 }
 
 /// Result of [`parse_history`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct HistoryParse {
     pub kind: HistoryKind,

@@ -25,7 +25,7 @@ const SYSTEMD_LINE_MAX: usize = 1024 * 1024;
 const WARN_TEXT_MAX: usize = 200;
 
 /// One `Key=Value` assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UnitEntry {
     pub key: String,
@@ -36,7 +36,7 @@ pub struct UnitEntry {
 }
 
 /// A `[Section]` and its assignments in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UnitSection {
     pub name: String,
@@ -45,7 +45,7 @@ pub struct UnitSection {
 }
 
 /// The special executable prefixes of systemd.service(5) "Command lines".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecPrefix {
     /// `@`: the second word is passed as argv[0].
@@ -65,7 +65,7 @@ pub enum ExecPrefix {
 }
 
 /// One command of an `Exec*=` setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ExecLine {
     /// The assignment value as written (for `;`-separated command lists, the whole value).
@@ -79,15 +79,17 @@ pub struct ExecLine {
 }
 
 /// `Environment=` assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// Two parsers have an `EnvVar`: distinct schema names instead of schemars' `EnvVar2`.
+#[schemars(rename = "SystemdEnvVar")]
 pub struct EnvVar {
     pub name: String,
     pub value: String,
 }
 
 /// `EnvironmentFile=` entry; a leading `-` makes a missing file acceptable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct EnvironmentFile {
     pub path: String,
@@ -95,7 +97,7 @@ pub struct EnvironmentFile {
 }
 
 /// Service `Type=`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceType {
     Simple,
@@ -110,7 +112,7 @@ pub enum ServiceType {
 }
 
 /// Typed view of `[Timer]`. Time spans and calendar expressions stay as written (systemd.time(7)).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TimerSpec {
     pub on_calendar: Vec<String>,
@@ -133,7 +135,7 @@ pub struct TimerSpec {
 }
 
 /// Typed view of `[Service]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ServiceSpec {
     pub exec_start: Vec<ExecLine>,
@@ -153,7 +155,9 @@ pub struct ServiceSpec {
 }
 
 /// Lines systemd would complain about; parsing continues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UnitWarning {
     #[error("line {line}: assignment outside of any section: {text:?}")]
@@ -189,7 +193,7 @@ pub enum UnitWarning {
 }
 
 /// A parsed unit file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct UnitFile {
     pub sections: Vec<UnitSection>,

@@ -85,7 +85,7 @@ const MONTH_NAMES: [&str; 12] = [
 // ---------------------------------------------------------------------------------------------
 
 /// Last-run status (an HRESULT, usually one of the `SCHED_S_*` codes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Ready,
@@ -119,7 +119,7 @@ impl JobStatus {
 }
 
 /// Process priority class the job runs at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobPriority {
     Normal,
@@ -141,7 +141,7 @@ impl JobPriority {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobTriggerType {
     Once,
@@ -172,7 +172,7 @@ impl JobTriggerType {
 }
 
 /// One 48-byte trigger record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct JobTrigger {
     pub trigger_type: JobTriggerType,
@@ -212,7 +212,7 @@ pub struct JobTrigger {
 }
 
 /// Optional trailing job signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct JobSignature {
     pub signature_version: u16,
@@ -222,7 +222,7 @@ pub struct JobSignature {
 }
 
 /// A parsed `.job` file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct JobFile {
     pub product_version: u16,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a record's evidence is: the source file as the evidence's OS writes it, its raw copy
 /// in the archive, and the SHA-256 of the whole source file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceRef {
     /// `C:\Windows\System32\winevt\Logs\Security.evtx`.
     pub source_path: String,
@@ -24,7 +24,7 @@ pub struct SourceRef {
 /// What reading one event log found: one per log file, so an analyst can tell "no events"
 /// from "events lost to a damaged chunk". The reader's report is flattened in
 /// (`header_chunk_count`, `chunks_seen`, `records_ok`, `skipped`, `warnings`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvtxLogSummary {
     #[serde(flatten)]
     pub source: SourceRef,
@@ -55,14 +55,14 @@ pub struct EvtxLogSummary {
 /// `security_process_create`, `security_task`, `task_scheduler_op`, ...), with its System
 /// header under `header`, or one log summary (`record_type: "log_file"`).
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "record_type", rename_all = "snake_case")]
 pub enum ExecutionEventRecord {
     Event(ExecEventRecord),
     LogFile(EvtxLogSummary),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExecEventRecord {
     #[serde(flatten)]
     pub event: ExecEvent,

@@ -4,7 +4,7 @@ use super::{Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Which program wrote the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryShell {
     Bash,
@@ -19,7 +19,7 @@ pub enum HistoryShell {
 }
 
 /// One command of a history file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryRecord {
     /// The account whose home holds the file.
     pub user: String,

@@ -86,6 +86,21 @@ impl<'de> Deserialize<'de> for Sha256 {
     }
 }
 
+// Hand-written because `Serialize` is: the digest goes out as a hex string, not 32 numbers.
+impl schemars::JsonSchema for Sha256 {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sha256".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A SHA-256 digest: 64 lowercase hex characters.",
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+        })
+    }
+}
+
 /// One record of any collector. The variant decides the archive member
 /// (`records/<collector>.jsonl`); the payload is serialized without a tag.
 // Records move once, from collector to sink; boxing the large variants would buy nothing.

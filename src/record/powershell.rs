@@ -17,7 +17,7 @@ use crate::parsers::powershell::{PsEvent, ScriptBlock};
 use serde::{Deserialize, Serialize};
 
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "record_type", rename_all = "snake_case")]
 pub enum PowershellRecord {
     Event(PsEventRecord),
@@ -30,7 +30,7 @@ pub enum PowershellRecord {
 /// `provider`, `computer`, `user_sid`, `process_id`, `thread_id`), `kind`, `log`, and the
 /// parsed payload (`script_block_text`, `script_block_id`, `message_number`/`message_total`,
 /// `path`, `payload`, `context`, `host_application`, `engine_version`, `command_line`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PsEventRecord {
     #[serde(flatten)]
     pub event: PsEvent,
@@ -48,7 +48,7 @@ pub struct PsEventRecord {
 /// A 4104 script block reassembled from its parts (`text` = parts in MessageNumber order;
 /// `parts_expected`, `parts_present`, `missing_parts`, `complete`, `record_ids`,
 /// `first_time`/`last_time`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScriptBlockRecord {
     #[serde(flatten)]
     pub block: ScriptBlock,
@@ -63,7 +63,7 @@ pub struct ScriptBlockRecord {
 
 /// One command of a PSReadLine history file
 /// (`Users\<user>\AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine\<host>_history.txt`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PsReadLineRecord {
     /// Profile folder name (`alice`), or `SYSTEM`/`LocalService`/`NetworkService` for the
     /// service profiles under `Windows\`.

@@ -12,7 +12,7 @@ use crate::parsers::task_xml::TaskDefinition;
 use serde::{Deserialize, Serialize};
 
 /// What scheduled it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduledKind {
     /// Task Scheduler 1.2+ XML under `C:\Windows\System32\Tasks`.
@@ -32,7 +32,7 @@ pub enum ScheduledKind {
 }
 
 /// How far the source file could be parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParseStatus {
     Ok,
@@ -44,7 +44,7 @@ pub enum ParseStatus {
 
 /// When a trigger fires, normalised across schedulers so one query finds e.g. every
 /// "at boot" job on any OS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerType {
     /// A point in time (Windows TimeTrigger / .job "once", at jobs), possibly repeating.
@@ -77,7 +77,7 @@ pub enum TriggerType {
 
 /// One trigger. Values are kept as written (durations, calendar expressions, local times);
 /// `start_utc` is set only when the source gives an absolute instant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScheduledTrigger {
     #[serde(rename = "type")]
     pub trigger_type: TriggerType,
@@ -131,7 +131,7 @@ impl ScheduledTrigger {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     /// Starts a program with arguments.
@@ -147,7 +147,7 @@ pub enum ActionKind {
 
 /// What runs. `command_line` is the whole thing as the scheduler would start it, with
 /// `%VARS%`, `$VARS` and `$(Arg0)` left unexpanded: it is what detection rules match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScheduledAction {
     pub kind: ActionKind,
     /// Program (Exec), shell text (Shell) or CLSID (ComHandler).
@@ -175,7 +175,7 @@ pub struct ScheduledAction {
 }
 
 /// A cron or anacron line's own detail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CronDetail {
     pub crontab: CrontabKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,7 +195,7 @@ pub struct CronDetail {
 }
 
 /// A script run by run-parts from `/etc/cron.<period>/`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CronScriptDetail {
     /// `hourly`, `daily`, `weekly` or `monthly`.
     pub period: String,
@@ -213,7 +213,7 @@ pub struct CronScriptDetail {
 }
 
 /// An at(1) job: what the spool file name and header say.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AtDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
@@ -228,7 +228,7 @@ pub struct AtDetail {
 }
 
 /// Where a systemd unit file was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitScope {
     System,
@@ -237,7 +237,7 @@ pub enum UnitScope {
 }
 
 /// A timer and the service it activates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SystemdDetail {
     pub scope: UnitScope,
     /// The user whose `~/.config/systemd/user` holds it.
@@ -279,7 +279,7 @@ pub struct SystemdDetail {
 }
 
 /// Something scheduled to run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScheduledTaskRecord {
     pub kind: ScheduledKind,
     /// Task path (`\Microsoft\Windows\Defrag\ScheduledDefrag`), unit name, crontab owner and

@@ -6,7 +6,7 @@ use crate::source::FileType;
 use serde::{Deserialize, Serialize};
 
 /// What a file is, from its content when the content says so, else from its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectedType {
     /// sh, bash, zsh, ksh, dash, ash, csh...
@@ -52,7 +52,7 @@ pub enum DetectedType {
 }
 
 /// Why a file was selected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Selection {
     /// Its extension is in the profile's list.
@@ -64,7 +64,7 @@ pub enum Selection {
 }
 
 /// Which of a file's timestamps fell inside the time window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeField {
     Mtime,
@@ -73,7 +73,7 @@ pub enum TimeField {
 }
 
 /// One file found by `temp_scripts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TempFileRecord {
     /// Path as the evidence's OS writes it; non-UTF-8 bytes replaced (U+FFFD).
     pub path: String,

@@ -1,0 +1,288 @@
+//! JSON Schema (draft 2020-12) of every JSON member irsnap writes: one schema per
+//! `records/<collector>.jsonl` (the shape of one line; a file that mixes record types is the
+//! union tagged by `record_type`) and one for `manifest.json`.
+//!
+//! The schemas are generated from the Rust types with schemars, in its *serialize* contract
+//! (a field with `skip_serializing_if` is optional, `flatten`ed structs and internally tagged
+//! enums are merged the way serde writes them), so they cannot drift from what the code
+//! writes. They ship in three places: every archive (`schema/<name>.schema.json`, listed and
+//! hashed in the manifest like any member), the repository (`schema/`, kept fresh by a test),
+//! and `irsnap schema` on the command line. Field-by-field meaning, and the mapping to ECS
+//! names, is in `schema/README.md`.
+
+use crate::archive::ArchiveWriter;
+use crate::archive::manifest::{Manifest, SCHEMA_VERSION};
+use crate::collectors::CollectorId;
+use crate::record::{
+    ConnectionRecord, ExecutionEventRecord, HistoryRecord, PowershellRecord, ProcessRecord,
+    ScheduledTaskRecord, TempFileRecord,
+};
+use crate::sink::SinkError;
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
+use serde_json::Value;
+
+/// Folder of the schemas, in the archive and in the repository.
+pub const SCHEMA_DIR: &str = "schema";
+
+/// One schema document and the archive member it describes.
+#[derive(Debug, Clone)]
+pub struct SchemaDoc {
+    /// `processes`, ..., `manifest`: the file is `<name>.schema.json`.
+    pub name: &'static str,
+    /// The member it describes (`records/processes.jsonl`, `manifest.json`).
+    pub describes: String,
+    pub schema: Value,
+}
+
+impl SchemaDoc {
+    pub fn file_name(&self) -> String {
+        format!("{}.schema.json", self.name)
+    }
+
+    /// Stable text: pretty-printed with a final newline, so the committed copies diff cleanly.
+    pub fn to_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&self.schema).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Every schema, records first (in collection order), then the manifest.
+pub fn all() -> Vec<SchemaDoc> {
+    let mut docs: Vec<SchemaDoc> = CollectorId::ALL.iter().map(|&c| record_schema(c)).collect();
+    docs.push(finish::<Manifest>(
+        "manifest",
+        "manifest.json".to_string(),
+        "irsnap archive manifest",
+        "manifest.json: what the archive holds (every member with its size and SHA-256), how \
+         it was collected, and how each collector fared.",
+    ));
+    docs
+}
+
+/// The line schema of one collector's `records/<collector>.jsonl`. The match is exhaustive on
+/// purpose: a new collector does not build until its records have a schema.
+pub fn record_schema(c: CollectorId) -> SchemaDoc {
+    let member = format!("records/{}.jsonl", c.as_str());
+    let name = c.as_str();
+    match c {
+        CollectorId::Processes => finish::<ProcessRecord>(
+            name,
+            member,
+            "irsnap process record",
+            "One line of records/processes.jsonl: one process of the live snapshot, with its \
+             image hash and its ancestry.",
+        ),
+        CollectorId::Network => finish::<ConnectionRecord>(
+            name,
+            member,
+            "irsnap connection record",
+            "One line of records/network.jsonl: one TCP or UDP socket with its owning \
+             process(es).",
+        ),
+        CollectorId::TempScripts => finish::<TempFileRecord>(
+            name,
+            member,
+            "irsnap staged-file record",
+            "One line of records/temp_scripts.jsonl: one script, executable or special file \
+             found in a staging directory.",
+        ),
+        CollectorId::ExecutionEvents => finish::<ExecutionEventRecord>(
+            name,
+            member,
+            "irsnap execution event record",
+            "One line of records/execution_events.jsonl: a typed event-log event \
+             (record_type = event, told apart by kind) or one log file's read summary \
+             (record_type = log_file).",
+        ),
+        CollectorId::PowershellLogs => finish::<PowershellRecord>(
+            name,
+            member,
+            "irsnap PowerShell record",
+            "One line of records/powershell_logs.jsonl, by record_type: event, script_block \
+             (a reassembled 4104 block), psreadline (one history command) or log_file.",
+        ),
+        CollectorId::ShellHistory => finish::<HistoryRecord>(
+            name,
+            member,
+            "irsnap shell history record",
+            "One line of records/shell_history.jsonl: one command of a shell or interpreter \
+             history file.",
+        ),
+        CollectorId::ScheduledTasks => finish::<ScheduledTaskRecord>(
+            name,
+            member,
+            "irsnap scheduled task record",
+            "One line of records/scheduled_tasks.jsonl: something scheduled to run (Windows \
+             task or .job, cron line, cron script, anacron, at job, systemd timer), told \
+             apart by kind.",
+        ),
+    }
+}
+
+fn finish<T: JsonSchema>(
+    name: &'static str,
+    describes: String,
+    title: &str,
+    description: &str,
+) -> SchemaDoc {
+    let generator = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut schema: Schema = generator.into_root_schema_for::<T>();
+    absent_not_null(&mut schema);
+    // Identity first, then the body as generated: the files read top-down.
+    let mut out = serde_json::Map::new();
+    let mut body = match schema.to_value() {
+        Value::Object(m) => m,
+        other => {
+            let mut m = serde_json::Map::new();
+            m.insert("allOf".into(), Value::Array(vec![other]));
+            m
+        }
+    };
+    out.insert(
+        "$schema".into(),
+        body.remove("$schema")
+            .unwrap_or_else(|| "https://json-schema.org/draft/2020-12/schema".into()),
+    );
+    out.insert(
+        "$id".into(),
+        format!("urn:irsnap:schema:{SCHEMA_VERSION}:{name}").into(),
+    );
+    out.insert("title".into(), title.into());
+    out.insert("description".into(), description.into());
+    out.insert("x-irsnap-schema-version".into(), SCHEMA_VERSION.into());
+    out.insert("x-irsnap-member".into(), describes.clone().into());
+    body.remove("title");
+    body.remove("description");
+    out.extend(body);
+    SchemaDoc {
+        name,
+        describes,
+        schema: Value::Object(out),
+    }
+}
+
+/// irsnap leaves an empty `Option` out (`skip_serializing_if`) instead of writing `null`,
+/// but schemars still types such a field "T or null". Drop the `null` from every optional
+/// property so the schema says what the archive holds: absent, never null. (A required
+/// property keeps its `null`: an `Option` written without `skip_serializing_if` may be null.)
+fn absent_not_null(schema: &mut Schema) {
+    if let Some(obj) = schema.as_object_mut() {
+        let required: Vec<String> = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(Value::Object(props)) = obj.get_mut("properties") {
+            for (name, prop) in props.iter_mut() {
+                if !required.contains(name) {
+                    strip_null(prop);
+                }
+            }
+        }
+    }
+    schemars::transform::transform_subschemas(&mut absent_not_null, schema);
+}
+
+fn strip_null(prop: &mut Value) {
+    let Some(obj) = prop.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            obj.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(values)) = obj.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
+    if let Some(Value::Array(branches)) = obj.get_mut("anyOf")
+        && branches.iter().any(is_null)
+    {
+        branches.retain(|b| !is_null(b));
+        if branches.len() == 1
+            && let Value::Object(only) = branches.remove(0)
+        {
+            obj.remove("anyOf");
+            for (k, v) in only {
+                obj.entry(k).or_insert(v);
+            }
+        }
+    }
+}
+
+/// Write every schema as `schema/<name>.schema.json`, before the manifest, so each is listed
+/// and hashed in it: an archive carries the exact definition of its own records.
+pub fn write_to_archive(archive: &mut ArchiveWriter) -> Result<(), SinkError> {
+    for doc in all() {
+        let member = format!("{SCHEMA_DIR}/{}", doc.file_name());
+        archive.add_bytes(&member, doc.to_text().as_bytes(), None)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_schema_per_collector_and_the_manifest() {
+        let docs = all();
+        assert_eq!(docs.len(), CollectorId::ALL.len() + 1);
+        for d in &docs {
+            assert_eq!(d.schema["x-irsnap-schema-version"], SCHEMA_VERSION);
+            assert!(d.schema["$schema"].as_str().unwrap().contains("2020-12"));
+        }
+        assert_eq!(docs.last().unwrap().describes, "manifest.json");
+    }
+
+    #[test]
+    fn hand_written_types_match_their_serialization() {
+        let docs = all();
+        let manifest = &docs.last().unwrap().schema;
+        let sha = &manifest["$defs"]["Sha256"];
+        assert_eq!(sha["type"], "string");
+        assert_eq!(sha["pattern"], "^[0-9a-f]{64}$");
+    }
+
+    #[test]
+    fn optional_fields_are_absent_never_null() {
+        let p = record_schema(CollectorId::Processes).schema;
+        // `Option<u32>` with `skip_serializing_if`: optional, and an integer when present.
+        assert_eq!(p["properties"]["ppid"]["type"], "integer");
+        assert!(!p["required"].as_array().unwrap().contains(&"ppid".into()));
+        // `Option<Sha256>`: the null branch is gone, the reference stays.
+        assert_eq!(p["properties"]["image_sha256"]["$ref"], "#/$defs/Sha256");
+        assert!(p["properties"]["image_sha256"].get("anyOf").is_none());
+        assert!(
+            !record_schema(CollectorId::ScheduledTasks)
+                .to_text()
+                .contains("\"null\"")
+        );
+    }
+
+    #[test]
+    fn tagged_unions_carry_their_tag() {
+        let ps = record_schema(CollectorId::PowershellLogs).to_text();
+        for tag in [
+            "\"event\"",
+            "\"script_block\"",
+            "\"psreadline\"",
+            "\"log_file\"",
+        ] {
+            assert!(ps.contains(tag), "{tag} missing");
+        }
+        assert!(ps.contains("\"record_type\""));
+    }
+}
