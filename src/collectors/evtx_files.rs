@@ -401,6 +401,12 @@ pub fn before_since(ctx: &Context, time: Option<Timestamp>) -> bool {
     matches!((ctx.since, time), (Some(since), Some(t)) if t < since)
 }
 
+/// Why the event-log collectors do not apply: only Windows evidence has these logs.
+pub fn not_windows(source: &dyn crate::source::Source) -> Option<String> {
+    (source.os() != crate::source::OsFamily::Windows)
+        .then(|| "no Windows event logs on this source".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use crate::parsers::exec_events::exec_event_from_raw;
 use crate::profile::ByteSize;
 use crate::record::{ExecEventRecord, ExecutionEventRecord, Record};
 use crate::sink::{Sink, SinkError};
-use crate::source::{OsFamily, Source};
+use crate::source::Source;
 use serde::Deserialize;
 use std::ops::ControlFlow;
 
@@ -81,7 +81,7 @@ impl Collector for ExecutionEvents {
     }
 
     fn not_applicable(&self, source: &dyn Source) -> Option<String> {
-        (source.os() != OsFamily::Windows).then(|| "no Windows event logs on this source".into())
+        evtx_files::not_windows(source)
     }
 
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {

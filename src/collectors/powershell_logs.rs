@@ -38,7 +38,7 @@ use crate::record::{
     PowershellRecord, PsEventRecord, PsReadLineRecord, Record, ScriptBlockRecord, Sha256, SourceRef,
 };
 use crate::sink::{FileRequest, Sink, SinkError};
-use crate::source::{FileType, OsFamily, Source};
+use crate::source::{FileType, Source};
 use serde::Deserialize;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ impl Collector for PowershellLogs {
     }
 
     fn not_applicable(&self, source: &dyn Source) -> Option<String> {
-        (source.os() != OsFamily::Windows).then(|| "no Windows event logs on this source".into())
+        evtx_files::not_windows(source)
     }
 
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {
