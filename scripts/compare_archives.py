@@ -9,11 +9,16 @@ Dropped before comparing (with the reason):
     and wine reports creation time from its own bookkeeping, not the file system's birth time;
   * uid/gid/mode/owner: Unix-only metadata, absent on Windows by design;
   * the run's own facts (collection start/end, durations, tool build): not evidence.
+Normalised before comparing: fractional seconds of every timestamp are cut to 7 digits,
+because Windows file times are FILETIMEs (100 ns ticks) while Linux keeps nanoseconds; the
+same file read through wine loses the last two digits, which is the file system's precision,
+not a disagreement between the builds.
 Everything else must be identical, line for line (order-insensitive).
 
 Usage: compare_archives.py A.zip B.zip   -> exit 0 same, 1 different (diff printed).
 """
 import json
+import re
 import sys
 import zipfile
 
@@ -23,11 +28,24 @@ VOLATILE_KEYS = {
 }
 
 
+# RFC 3339 timestamp with a fraction: keep the 100 ns part only.
+FRACTION = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d+)(Z|[+-]\d\d:\d\d)$")
+
+
+def to_filetime_precision(text):
+    m = FRACTION.match(text)
+    if not m:
+        return text
+    return f"{m.group(1)}.{m.group(2)[:7].ljust(7, '0')}{m.group(3)}"
+
+
 def strip(value):
     if isinstance(value, dict):
         return {k: strip(v) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, list):
         return [strip(v) for v in value]
+    if isinstance(value, str):
+        return to_filetime_precision(value)
     return value
 
 
