@@ -11,7 +11,8 @@ use std::path::PathBuf;
     about = "Incident-response triage for the MITRE ATT&CK Execution tactic: one static \
              binary snapshots processes, network, scheduled tasks, PowerShell and shell \
              history and staged scripts into one hashed archive.",
-    after_help = "Exit codes: 0 complete, 1 failed (no archive), 2 partial, 3 verify mismatch, \
+    after_help = "Exit codes: 0 complete, 1 failed (no archive; or verify could not look \
+                  inside an encrypted archive), 2 partial, 3 verify mismatch or damage, \
                   4 interrupted, 64 usage error."
 )]
 pub struct Cli {
@@ -41,8 +42,12 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The archive (.zip) to report on.
+    /// The archive (.zip, or .zip.age with --identity) to report on.
     pub archive: PathBuf,
+    /// age identity file (AGE-SECRET-KEY-1... lines, as age-keygen writes) to read an
+    /// encrypted archive; repeatable; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
     pub format: ReportFormat,
     /// Write the report here instead of standard output.
@@ -102,12 +107,21 @@ pub struct CollectArgs {
     /// Print a machine-readable summary on stdout instead of the human one.
     #[arg(long)]
     pub json: bool,
+    /// Encrypt the whole archive with age to this public key (age1..., from age-keygen);
+    /// repeatable: any one of the matching secret keys opens it. Nothing unencrypted is
+    /// written to this host's disk; the archive is named .zip.age.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The archive (.zip) to verify.
+    /// The archive (.zip, or .zip.age) to verify.
     pub archive: PathBuf,
+    /// age identity file to look inside an encrypted archive (repeatable; `-` reads standard
+    /// input). Without it, only the encrypted file's sidecar hash is checked (exit 1).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

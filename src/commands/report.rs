@@ -1,5 +1,6 @@
 //! `irsnap report ARCHIVE`: regenerate the report from an archive on the analyst's machine.
 
+use crate::archive::Identities;
 use crate::archive::manifest::Manifest;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::outcome::Exit;
@@ -8,7 +9,10 @@ use crate::report::{FindingView, ReportData, render_html, render_markdown};
 use anyhow::Context;
 use std::io::Read;
 
-fn member(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+fn member<R: std::io::Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
     match zip.by_name(name) {
         Ok(mut f) => {
             let mut buf = Vec::new();
@@ -30,11 +34,9 @@ fn jsonl<T: serde::de::DeserializeOwned>(data: &[u8], name: &str) -> anyhow::Res
         .collect()
 }
 
-/// Read what a report needs from an archive.
-pub fn load(path: &std::path::Path) -> anyhow::Result<ReportData> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut zip =
-        zip::ZipArchive::new(f).with_context(|| format!("{} is not a zip", path.display()))?;
+/// Read what a report needs from an archive (plain, or age-encrypted with `identities`).
+pub fn load(path: &std::path::Path, identities: &Identities) -> anyhow::Result<ReportData> {
+    let mut zip = crate::archive::open_archive(path, identities)?;
     let manifest: Manifest = serde_json::from_slice(
         &member(&mut zip, "manifest.json")?.context("the archive has no manifest.json")?,
     )
@@ -70,7 +72,8 @@ pub fn render(data: &ReportData, format: ReportFormat) -> anyhow::Result<String>
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
-    let data = load(&args.archive)?;
+    let identities = Identities::load(&args.identity)?;
+    let data = load(&args.archive, &identities)?;
     let text = render(&data, args.format)?;
     match &args.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
