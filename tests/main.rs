@@ -1,6 +1,7 @@
 //! One integration-test binary: each module tests one area by running the real `irsnap`
 //! binary and opening the archive it wrote.
 
+mod encryption;
 mod execution_events;
 mod foundation;
 mod harness;

@@ -350,21 +350,22 @@ mod tests {
         assert_eq!(keys.len(), 2);
     }
 
+    fn parse_err(data: &[u8]) -> String {
+        match parse_identity_file(Path::new("k.txt"), data) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
     fn identity_errors_never_show_the_line() {
         let (secret, public) = pair();
         let damaged = format!("{}X", &secret[..secret.len() - 1]);
-        let e = parse_identity_file(Path::new("k.txt"), damaged.as_bytes())
-            .unwrap_err()
-            .to_string();
+        let e = parse_err(damaged.as_bytes());
         assert!(e.contains("line 1") && !e.contains(&damaged[15..40]), "{e}");
-        let e = parse_identity_file(Path::new("k.txt"), public.as_bytes())
-            .unwrap_err()
-            .to_string();
+        let e = parse_err(public.as_bytes());
         assert!(e.contains("public key"), "{e}");
-        let e = parse_identity_file(Path::new("k.txt"), b"# only a comment\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse_err(b"# only a comment\n");
         assert!(e.contains("no identity"), "{e}");
         assert!(parse_identity_file(Path::new("k"), b"age-encryption.org/v1\n").is_err());
     }
