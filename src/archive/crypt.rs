@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn a_secret_given_as_recipient_is_refused_without_echo() {
         let (secret, _) = pair();
-        let e = Recipients::parse(&[secret.clone()])
+        let e = Recipients::parse(std::slice::from_ref(&secret))
             .unwrap_err()
             .to_string();
         assert!(e.contains("SECRET key"), "{e}");
