@@ -225,11 +225,15 @@ impl Identities {
                 std::fs::File::open(p)
                     .and_then(|f| f.take(MAX_IDENTITY_FILE + 1).read_to_end(&mut data))
             };
-            read.map_err(|source| KeyError::IdentityRead {
-                path: p.clone(),
-                source,
-            })?;
-            out.keys.extend(parse_identity_file(p, &data)?);
+            let parsed = read
+                .map_err(|source| KeyError::IdentityRead {
+                    path: p.clone(),
+                    source,
+                })
+                .and_then(|_| parse_identity_file(p, &data));
+            // The parsed keys wipe themselves on drop; the file's bytes are wiped here.
+            zeroize::Zeroize::zeroize(&mut data);
+            out.keys.extend(parsed?);
         }
         Ok(out)
     }
