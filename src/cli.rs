@@ -12,7 +12,8 @@ use std::path::PathBuf;
     about = "Incident-response triage for the MITRE ATT&CK Execution tactic: one static \
              binary snapshots processes, network, scheduled tasks, PowerShell and shell \
              history and staged scripts into one hashed archive.",
-    after_help = "Exit codes: 0 complete, 1 failed (no archive), 2 partial, 3 verify mismatch, \
+    after_help = "Exit codes: 0 complete, 1 failed (no archive; or verify could not look \
+                  inside an encrypted archive), 2 partial, 3 verify mismatch or damage, \
                   4 interrupted, 64 usage error."
 )]
 pub struct Cli {
@@ -54,8 +55,11 @@ pub enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The archive (.zip) to export from.
+    /// The archive (.zip, or .zip.age with --identity) to export from.
     pub archive: PathBuf,
+    /// age identity file to read an encrypted archive (repeatable; `-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "timesketch")]
     pub format: ExportFormat,
     /// Write here instead of standard output.
@@ -96,8 +100,12 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The archive (.zip) to report on.
+    /// The archive (.zip, or .zip.age with --identity) to report on.
     pub archive: PathBuf,
+    /// age identity file (AGE-SECRET-KEY-1... lines, as age-keygen writes) to read an
+    /// encrypted archive; repeatable; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "html")]
     pub format: ReportFormat,
     /// Write the report here instead of standard output.
@@ -107,9 +115,13 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct StackArgs {
-    /// Archives (.zip) to stack; a directory stands for every .zip (and .zip.age) in it.
+    /// Archives (.zip, or .zip.age with --identity) to stack; a directory stands for every
+    /// .zip and .zip.age in it.
     #[arg(required = true, value_name = "ARCHIVE")]
     pub archives: Vec<PathBuf>,
+    /// age identity file to read encrypted archives (repeatable; `-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     /// One JSON object per key (JSON Lines) instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -184,12 +196,21 @@ pub struct CollectArgs {
     /// Print a machine-readable summary on stdout instead of the human one.
     #[arg(long)]
     pub json: bool,
+    /// Encrypt the whole archive with age to this public key (age1..., from age-keygen);
+    /// repeatable: any one of the matching secret keys opens it. Nothing unencrypted is
+    /// written to this host's disk; the archive is named .zip.age.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The archive (.zip) to verify.
+    /// The archive (.zip, or .zip.age) to verify.
     pub archive: PathBuf,
+    /// age identity file to look inside an encrypted archive (repeatable; `-` reads standard
+    /// input). Without it, only the encrypted file's sidecar hash is checked (exit 1).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

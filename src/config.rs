@@ -1,6 +1,7 @@
 //! The validated configuration of a run: the command line is parsed once into this, and
 //! everything after works from it. Every refusal happens here, before anything is collected.
 
+use crate::archive::Recipients;
 use crate::cli::CollectArgs;
 use crate::profile::Profile;
 use crate::record::Timestamp;
@@ -26,7 +27,24 @@ pub struct CollectConfig {
     pub low_impact: bool,
     pub quiet: bool,
     pub json: bool,
+    /// `--encrypt-to`: empty for a plain archive.
+    pub encrypt_to: Recipients,
     pub command_line: Vec<String>,
+}
+
+/// The manifest records the command line; a secret key has no business in it (collect takes
+/// none, but one pasted into `--notes` or a wrong flag must still not be archived).
+fn redact_secrets(command_line: Vec<String>) -> Vec<String> {
+    command_line
+        .into_iter()
+        .map(|a| {
+            if a.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
+                "[redacted: age secret key]".to_string()
+            } else {
+                a
+            }
+        })
+        .collect()
 }
 
 /// `30d`, `12h`, `90m`, `45s`, `1h30m`, `2w`.
@@ -96,6 +114,8 @@ fn plain(p: PathBuf) -> PathBuf {
 
 impl CollectConfig {
     pub fn from_args(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<Self> {
+        // First, before the output directory is created: a bad key leaves no trace.
+        let encrypt_to = Recipients::parse(&args.encrypt_to)?;
         let profile = Profile::load(&args.profile)?;
         let since = args
             .since
@@ -159,7 +179,8 @@ impl CollectConfig {
             low_impact: args.low_impact,
             quiet: args.quiet,
             json: args.json,
-            command_line,
+            encrypt_to,
+            command_line: redact_secrets(command_line),
         })
     }
 }
@@ -201,5 +222,16 @@ mod tests {
             "2026-11-01T00:00:00+00:00"
         );
         assert!(parse_since("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn secrets_never_reach_the_recorded_command_line() {
+        let cl = redact_secrets(vec![
+            "irsnap".into(),
+            "--notes".into(),
+            "key AGE-SECRET-KEY-1QQQ".into(),
+        ]);
+        assert_eq!(cl[2], "[redacted: age secret key]");
+        assert_eq!(cl[1], "--notes");
     }
 }

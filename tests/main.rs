@@ -5,6 +5,7 @@
 
 mod budgets;
 mod detect;
+mod encryption;
 mod execution_events;
 mod findings;
 mod foundation;

@@ -280,7 +280,7 @@ fn corrupt_and_encrypted_archives_are_skipped_and_reported() {
     );
     assert!(stderr.contains("cut.zip"), "{stderr}");
     assert!(
-        stderr.contains("enc.zip.age: encrypted archive: stack does not take --identity yet"),
+        stderr.contains("enc.zip.age is encrypted with age: give --identity FILE"),
         "{stderr}"
     );
     assert!(

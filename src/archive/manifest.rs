@@ -28,11 +28,23 @@ pub struct Manifest {
     pub deadline_secs: Option<u64>,
     #[serde(default)]
     pub low_impact: bool,
+    /// `--encrypt-to`: the archive file is age-encrypted to these public keys (never a
+    /// secret key: those are not given to `collect`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionInfo>,
     pub started: Timestamp,
     pub ended: Timestamp,
     pub status: RunStatus,
     pub collectors: Vec<CollectorReport>,
     pub members: Vec<MemberEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EncryptionInfo {
+    /// `age` (<https://age-encryption.org/v1>), binary, X25519 recipients.
+    pub scheme: String,
+    /// Public keys (`age1...`) whose secret key opens the archive.
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

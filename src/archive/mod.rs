@@ -1,10 +1,15 @@
 //! The archive: a zip with `manifest.json`, `records/*.jsonl`, `timeline.jsonl`, `files/...`
-//! and `collection.log`, plus a `sha256sum` sidecar. See README "The archive".
+//! and `collection.log`, plus a `sha256sum` sidecar; optionally age-encrypted as a whole
+//! (`.zip.age`). See README "The archive" and "Encryption".
 
+pub mod crypt;
 pub mod manifest;
 pub mod names;
+pub mod open;
 pub mod space;
 pub mod verify;
 mod writer;
 
+pub use crypt::{Identities, Recipients};
+pub use open::{ReadSeek, open_archive};
 pub use writer::{ArchiveWriter, Finished, HashingWriter, sidecar_path};

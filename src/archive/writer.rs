@@ -1,7 +1,13 @@
-//! The archive sink: one zip written front to back (streaming, never seeking, so the same
-//! writer can later feed an encryptor), every member hashed as it is written, written under
-//! a `.partial` name and renamed only when complete, with a `sha256sum` sidecar.
+//! The archive sink: one zip written front to back (streaming, never seeking, so it can
+//! feed an encryptor), every member hashed as it is written, written under a `.partial` name
+//! and renamed only when complete, with a `sha256sum` sidecar.
+//!
+//! The byte pipeline: zip stream -> [age encryptor, with `--encrypt-to`] -> hashing writer ->
+//! buffered file. The archive's SHA-256 (sidecar, summary) is therefore always that of the
+//! file on disk: the ciphertext when encrypted. With encryption, every byte that reaches the
+//! disk, from the first, is ciphertext: the `.partial` file is never plaintext either.
 
+use super::crypt::{Recipients, Sealed};
 use super::manifest::{Manifest, MemberEntry, OriginalFile};
 use super::names::{member_for_logical, sanitize_member};
 use crate::collectors::CollectorId;
@@ -60,7 +66,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-type Zip = ZipWriter<StreamWriter<HashingWriter<BufWriter<File>>>>;
+type Zip = ZipWriter<StreamWriter<Sealed<HashingWriter<BufWriter<File>>>>>;
 
 #[derive(Default)]
 struct RecordBuffer {
@@ -114,6 +120,17 @@ fn zip_time(t: Option<crate::record::Timestamp>) -> zip::DateTime {
 impl ArchiveWriter {
     /// Create `<dir>/<name>.partial`; fails if it or the final name exists already.
     pub fn create(dir: &Path, name: &str, os: OsFamily) -> std::io::Result<ArchiveWriter> {
+        Self::create_sealed(dir, name, os, &Recipients::default())
+    }
+
+    /// Like [`Self::create`], encrypting everything with age to `recipients` (plain when
+    /// there are none). The age header is the first thing written.
+    pub fn create_sealed(
+        dir: &Path,
+        name: &str,
+        os: OsFamily,
+        recipients: &Recipients,
+    ) -> std::io::Result<ArchiveWriter> {
         let final_path = dir.join(name);
         if final_path.exists() {
             return Err(std::io::Error::new(
@@ -126,8 +143,15 @@ impl ArchiveWriter {
             .write(true)
             .create_new(true)
             .open(&partial)?;
-        let zip =
-            ZipWriter::new_stream(HashingWriter::new(BufWriter::with_capacity(1 << 20, file)));
+        let sealed =
+            match recipients.seal(HashingWriter::new(BufWriter::with_capacity(1 << 20, file))) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(e);
+                }
+            };
+        let zip = ZipWriter::new_stream(sealed);
         Ok(ArchiveWriter {
             zip,
             partial,
@@ -329,7 +353,9 @@ impl ArchiveWriter {
             env!("CARGO_PKG_VERSION")
         ));
         let stream = self.zip.finish()?;
-        let (buffered, sha256, size) = stream.into_inner().finish();
+        // age's last chunk is written here: the file must not be synced or renamed before.
+        let hashing = stream.into_inner().finish().map_err(SinkError::Write)?;
+        let (buffered, sha256, size) = hashing.finish();
         let file = buffered
             .into_inner()
             .map_err(|e| SinkError::Write(e.into_error()))?;
@@ -421,6 +447,7 @@ mod tests {
             since: None,
             deadline_secs: None,
             low_impact: false,
+            encryption: None,
             started: chrono::Utc::now(),
             ended: chrono::Utc::now(),
             status: RunStatus::Complete,
@@ -466,6 +493,37 @@ mod tests {
         assert_eq!(m.members.len(), 3);
         assert!(m.members[1].original.as_ref().unwrap().truncated);
         assert_eq!(m.members[2].path, crate::timeline::MEMBER);
+    }
+
+    #[test]
+    fn sealed_archive_is_ciphertext_from_the_first_byte_and_opens_with_the_identity() {
+        use crate::archive::crypt::{AGE_MAGIC, Identities};
+        use age::secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let id = age::x25519::Identity::generate();
+        let r = Recipients::parse(&[id.to_public().to_string()]).unwrap();
+        let mut w =
+            ArchiveWriter::create_sealed(dir.path(), "a.zip.age", OsFamily::Linux, &r).unwrap();
+        w.add_bytes("records/x.jsonl", b"{\"secret_marker\":1}\n", None)
+            .unwrap();
+        let mut m = manifest();
+        let done = w.finish(&mut m).unwrap();
+        let bytes = std::fs::read(&done.path).unwrap();
+        assert!(bytes.starts_with(AGE_MAGIC));
+        assert!(!bytes.windows(13).any(|w| w == b"manifest.json"));
+        assert_eq!(done.sha256, Sha256::digest(&bytes));
+        assert_eq!(done.size, bytes.len() as u64);
+        let key = dir.path().join("key.txt");
+        std::fs::write(&key, id.to_string().expose_secret()).unwrap();
+        let ids = Identities::load(&[key]).unwrap();
+        let mut zip = crate::archive::open_archive(&done.path, &ids).unwrap();
+        let mut s = String::new();
+        zip.by_name("records/x.jsonl")
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "{\"secret_marker\":1}\n");
+        assert!(zip.by_name("manifest.json").is_ok());
     }
 
     #[test]

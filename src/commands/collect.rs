@@ -4,7 +4,8 @@
 use super::term_safe;
 use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{
-    CaseInfo, CollectorReport, Manifest, ProfileInfo, RunAs, SCHEMA_VERSION, ToolInfo,
+    CaseInfo, CollectorReport, EncryptionInfo, Manifest, ProfileInfo, RunAs, SCHEMA_VERSION,
+    ToolInfo,
 };
 use crate::collectors::{self, Cancel, Collector, CollectorId, Context, Shared, StopReason};
 use crate::config::CollectConfig;
@@ -154,6 +155,9 @@ struct JsonSummary<'a> {
     sha256: String,
     status: RunStatus,
     exit_code: u8,
+    /// Public keys the archive is encrypted to (absent: not encrypted).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    encrypted_to: &'a [String],
     collectors: &'a [CollectorReport],
 }
 
@@ -348,14 +352,18 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         (None, None) => None,
     };
 
-    let name = archive_name(host.hostname.as_deref(), started);
+    let mut name = archive_name(host.hostname.as_deref(), started);
+    if !config.encrypt_to.is_empty() {
+        name.push_str(".age");
+    }
     let mut archive =
-        ArchiveWriter::create(&config.output_dir, &name, source.os()).with_context(|| {
-            format!(
-                "cannot create the archive in {}",
-                config.output_dir.display()
-            )
-        })?;
+        ArchiveWriter::create_sealed(&config.output_dir, &name, source.os(), &config.encrypt_to)
+            .with_context(|| {
+                format!(
+                    "cannot create the archive in {}",
+                    config.output_dir.display()
+                )
+            })?;
     archive.set_budget(budget);
 
     let mut log = RunLog::default();
@@ -380,6 +388,15 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
             archive.partial_path().display()
         ),
     );
+    if !config.encrypt_to.is_empty() {
+        log.log(
+            "INFO",
+            format!(
+                "archive encrypted with age to {}",
+                config.encrypt_to.public_keys().join(", ")
+            ),
+        );
+    }
     if !identity.elevated {
         log.log(
             "WARN",
@@ -467,6 +484,10 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
         since: config.since,
         deadline_secs: config.deadline.map(|d| d.as_secs()),
         low_impact: config.low_impact,
+        encryption: (!config.encrypt_to.is_empty()).then(|| EncryptionInfo {
+            scheme: "age".into(),
+            recipients: config.encrypt_to.public_keys().to_vec(),
+        }),
         started,
         ended,
         status,
@@ -487,6 +508,7 @@ pub fn run(config: &CollectConfig) -> anyhow::Result<Exit> {
             sha256: finished.sha256.to_hex(),
             status,
             exit_code: exit.code(),
+            encrypted_to: config.encrypt_to.public_keys(),
             collectors: &manifest.collectors,
         };
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -612,6 +634,9 @@ fn print_summary(
     let secs = (ended - started).num_milliseconds() as f64 / 1000.0;
     println!("archive  {}", term_safe(&f.path.display().to_string()));
     println!("sha256   {}", f.sha256);
+    if let Some(e) = &m.encryption {
+        println!("age      encrypted to {}", e.recipients.join(", "));
+    }
     println!(
         "status   {:?} (exit {}) in {secs:.2}s{}",
         m.status,

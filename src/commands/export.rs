@@ -39,7 +39,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
-    let mut zip = open_archive(&args.archive)?;
+    let identities = crate::archive::Identities::load(&args.identity)?;
+    let mut zip = open_archive(&args.archive, &identities)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,

@@ -1,5 +1,6 @@
 //! `irsnap report ARCHIVE`: regenerate the report from an archive on the analyst's machine.
 
+use crate::archive::Identities;
 use crate::archive::manifest::Manifest;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::outcome::Exit;
@@ -9,14 +10,13 @@ use anyhow::Context;
 use std::io::{Read, Seek};
 use std::path::Path;
 
-/// An archive opened for reading by `report` and `export`.
-pub(crate) type ArchiveZip = zip::ZipArchive<std::fs::File>;
+/// An archive opened for reading by `report` and `export`: plain or age-encrypted.
+pub(crate) type ArchiveZip = zip::ZipArchive<Box<dyn crate::archive::ReadSeek>>;
 
-/// Open an archive for reading: the one place `report` and `export` open archives, so
-/// reading another container (an encrypted archive) is a change here only.
-pub(crate) fn open_archive(path: &Path) -> anyhow::Result<ArchiveZip> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    zip::ZipArchive::new(f).with_context(|| format!("{} is not a zip", path.display()))
+/// Open an archive for reading (plain, or age-encrypted with `identities`): the one place
+/// `report` and `export` open archives.
+pub(crate) fn open_archive(path: &Path, identities: &Identities) -> anyhow::Result<ArchiveZip> {
+    Ok(crate::archive::open_archive(path, identities)?)
 }
 
 /// A member's bytes; `None` when the archive has no such member.
@@ -57,9 +57,9 @@ pub(crate) fn manifest<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> anyhow::
     .context("manifest.json")
 }
 
-/// Read what a report needs from an archive.
-pub fn load(path: &Path) -> anyhow::Result<ReportData> {
-    let mut zip = open_archive(path)?;
+/// Read what a report needs from an archive (plain, or age-encrypted with `identities`).
+pub fn load(path: &Path, identities: &Identities) -> anyhow::Result<ReportData> {
+    let mut zip = open_archive(path, identities)?;
     let manifest = manifest(&mut zip)?;
     let processes: Vec<ProcessRecord> = match member(&mut zip, "records/processes.jsonl")? {
         Some(d) => jsonl(&d, "records/processes.jsonl")?,
@@ -92,7 +92,8 @@ pub fn render(data: &ReportData, format: ReportFormat) -> anyhow::Result<String>
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
-    let data = load(&args.archive)?;
+    let identities = Identities::load(&args.identity)?;
+    let data = load(&args.archive, &identities)?;
     let text = render(&data, args.format)?;
     match &args.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,

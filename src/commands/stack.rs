@@ -61,7 +61,8 @@ pub fn run(args: &StackArgs) -> anyhow::Result<Exit> {
         kinds: args.kind.clone(),
         ..StackOptions::default()
     };
-    let result = stack(&paths, &opts);
+    let identities = crate::archive::Identities::load(&args.identity)?;
+    let result = stack(&paths, &opts, &identities);
     report_inputs(&result);
 
     let shown = result

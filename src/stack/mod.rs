@@ -17,6 +17,7 @@ mod keys;
 pub mod normalize;
 mod read;
 
+use crate::archive::Identities;
 use keys::Tally;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -78,19 +79,12 @@ impl StackKind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    #[error("{}: {source}", path.display())]
-    Io {
+    /// Its message names the path already.
+    #[error("{source}")]
+    Open {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: encrypted archive: stack does not take --identity yet", path.display())]
-    Encrypted { path: PathBuf },
-    #[error("{}: not a readable zip archive: {source}", path.display())]
-    NotZip {
-        path: PathBuf,
-        #[source]
-        source: zip::result::ZipError,
+        source: crate::archive::open::OpenError,
     },
     #[error("{}: manifest.json: {reason}", path.display())]
     Manifest { path: PathBuf, reason: String },
@@ -217,12 +211,12 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Stack the given archives.
-pub fn stack(paths: &[PathBuf], opts: &StackOptions) -> StackResult {
+pub fn stack(paths: &[PathBuf], opts: &StackOptions, identities: &Identities) -> StackResult {
     let mut skipped = Vec::new();
     // Pass 1: manifests only, to group archives of one host so each key counts it once.
     let mut planned = Vec::new();
     for path in paths {
-        match read::open(path) {
+        match read::open(path, identities) {
             Ok(a) => {
                 let hostname = a
                     .head
@@ -259,7 +253,7 @@ pub fn stack(paths: &[PathBuf], opts: &StackOptions) -> StackResult {
     let mut archives: Vec<ArchiveReport> = Vec::new();
     let mut host_ids: HashMap<String, usize> = HashMap::new();
     for p in planned {
-        let scanned = match scan(&p.path, &opts.kinds) {
+        let scanned = match scan(&p.path, &opts.kinds, identities) {
             Ok(t) => t,
             Err(e) => {
                 skipped.push(Skipped {
@@ -338,8 +332,8 @@ struct Scanned {
     more_bad: u64,
 }
 
-fn scan(path: &Path, kinds: &[StackKind]) -> Result<Scanned, StackError> {
-    let mut archive = read::open(path)?;
+fn scan(path: &Path, kinds: &[StackKind], identities: &Identities) -> Result<Scanned, StackError> {
+    let mut archive = read::open(path, identities)?;
     let windows = archive.head.os() == crate::source::OsFamily::Windows;
     let mut tally = Tally::new(kinds);
     let mut bad: Vec<String> = Vec::new();

@@ -3,10 +3,10 @@
 //! into its typed record.
 
 use super::StackError;
+use crate::archive::Identities;
 use crate::source::{HostFacts, OsFamily, SourceDescription};
 use serde::Deserialize;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 /// A records line longer than this is skipped (and counted): our own writer never produces
@@ -30,35 +30,16 @@ impl ManifestHead {
     }
 }
 
-/// The `age` header every encrypted file starts with.
-const AGE_MAGIC: &[u8] = b"age-encryption.org/";
-
 pub(crate) struct OpenArchive {
-    pub zip: zip::ZipArchive<File>,
+    pub zip: zip::ZipArchive<Box<dyn crate::archive::ReadSeek>>,
     pub head: ManifestHead,
 }
 
-/// Open an archive and read its manifest.
-pub(crate) fn open(path: &Path) -> Result<OpenArchive, StackError> {
-    let io = |source| StackError::Io {
+/// Open an archive (plain, or age-encrypted with `identities`) and read its manifest.
+pub(crate) fn open(path: &Path, identities: &Identities) -> Result<OpenArchive, StackError> {
+    let mut zip = crate::archive::open_archive(path, identities).map_err(|e| StackError::Open {
         path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let mut magic = [0u8; 19];
-    let n = read_up_to(&mut file, &mut magic).map_err(io)?;
-    let named_age = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("age"));
-    if named_age || magic[..n].starts_with(AGE_MAGIC) {
-        return Err(StackError::Encrypted {
-            path: path.to_path_buf(),
-        });
-    }
-    file.rewind().map_err(io)?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|source| StackError::NotZip {
-        path: path.to_path_buf(),
-        source,
+        source: e,
     })?;
     let head = {
         let member = zip
@@ -73,19 +54,6 @@ pub(crate) fn open(path: &Path) -> Result<OpenArchive, StackError> {
         })?
     };
     Ok(OpenArchive { zip, head })
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// One parsed line of a records member.
