@@ -1257,3 +1257,95 @@ fn measurement() {
     );
     assert!(fp < 5.0, "benign medium+ rate {fp:.2} %");
 }
+
+#[test]
+fn archive_extraction_taskcache_edits_and_remoting_fire_and_near_misses_do_not() {
+    let process = |image: &str, cmd: &str| {
+        Observation::new(
+            ObservationKind::Process,
+            EvidenceRef::new("records/processes.jsonl", 1),
+        )
+        .image(Some(image))
+        .command_line(Some(cmd))
+    };
+    let history = |cmd: &str| {
+        Observation::new(
+            ObservationKind::HistoryCommand,
+            EvidenceRef::new("records/powershell_logs.jsonl", 1),
+        )
+        .command_line(Some(cmd))
+    };
+    let fires = |o: Observation, rule: &str| rule_ids(&findings_for(&[o])).contains(&rule);
+
+    // Explorer, 7-Zip and WinRAR extraction folders; a folder named like an archive.
+    let t = "C:\\Users\\bob\\AppData\\Local\\Temp\\";
+    for image in [
+        format!("{t}Temp1_invoice.zip\\invoice.exe"),
+        format!("{t}7zO4A1B2C3D\\setup.exe"),
+        format!("{t}Rar$EXa1234.5678\\doc.exe"),
+        "D:\\payload.iso\\run.exe".to_string(),
+    ] {
+        assert!(
+            fires(process(&image, &image), "exe-from-archive"),
+            "{image}"
+        );
+    }
+    assert!(fires(
+        process(
+            "C:\\Windows\\System32\\wscript.exe",
+            &format!("wscript.exe \"{t}Temp1_scan.zip\\scan_0042.js\""),
+        ),
+        "exec-from-archive"
+    ));
+    // Not an extraction: a zip next to the program, or a name that only contains "zip".
+    assert!(!fires(
+        process(
+            "C:\\Program Files\\7-Zip\\7zFM.exe",
+            "\"C:\\Program Files\\7-Zip\\7zFM.exe\" C:\\Users\\bob\\Downloads\\tools.zip"
+        ),
+        "exe-from-archive"
+    ));
+    assert!(!fires(
+        process("C:\\Tools\\gzip\\gzip.exe", "gzip.exe -d x.gz"),
+        "exe-from-archive"
+    ));
+
+    // Tasks written straight into the registry (Tarrask / Ghost Task style).
+    let tree =
+        "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Updater";
+    assert!(fires(
+        process(
+            "C:\\Windows\\System32\\reg.exe",
+            &format!("reg.exe delete \"{tree}\" /v SD /f")
+        ),
+        "task-cache-registry-edit"
+    ));
+    assert!(fires(
+        history(
+            "Remove-ItemProperty -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree\\Updater' -Name SD"
+        ),
+        "task-cache-registry-edit"
+    ));
+    // Reading the key is inventory, not tampering.
+    assert!(!fires(
+        process(
+            "C:\\Windows\\System32\\reg.exe",
+            &format!("reg.exe query \"{tree}\"")
+        ),
+        "task-cache-registry-edit"
+    ));
+
+    // PowerShell remoting.
+    assert!(fires(
+        history("New-PSSession -ComputerName dc01"),
+        "ps-remoting-session"
+    ));
+    assert!(fires(
+        history("Invoke-Command -ComputerName web01 -ScriptBlock { whoami }"),
+        "ps-remoting-session"
+    ));
+    assert!(!fires(
+        history("Invoke-Command -ScriptBlock { whoami }"),
+        "ps-remoting-session"
+    ));
+}
