@@ -22,7 +22,7 @@
 use super::{CollectError, Context};
 use crate::parsers::evtx_read::{EvtxReadError, RawEvent, ReadReport, Skip, SkipKind, read_events};
 use crate::record::{EvtxLogSummary, SourceRef, Timestamp};
-use crate::sink::{FileRequest, Sink};
+use crate::sink::{FileRequest, Sink, SinkError};
 use crate::source::{FileType, SourceError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
@@ -393,6 +393,57 @@ fn describe_skip(s: &Skip) -> String {
         format!("{kind}: {}", s.reason)
     } else {
         format!("{} ({kind}): {}", at.join(", "), s.reason)
+    }
+}
+
+/// Find the selected logs and hand each to `read_one`, stopping between logs when the run is
+/// cancelled: the loop both event-log collectors share.
+pub fn for_each_log(
+    ctx: &Context,
+    out: &mut dyn Sink,
+    sel: &LogSelection,
+    mut read_one: impl FnMut(&mut dyn Sink, &FoundLog) -> Result<(), CollectError>,
+) -> Result<(), CollectError> {
+    for log in find_logs(ctx, sel, out) {
+        if ctx.cancel.should_stop().is_some() {
+            return Ok(());
+        }
+        read_one(out, &log)?;
+    }
+    Ok(())
+}
+
+/// Counts of one log's events, and the first sink error, kept while `parse_log`'s callback
+/// runs (it cannot return an error itself).
+#[derive(Default)]
+pub struct EventTally {
+    pub recorded: u64,
+    pub before_since: u64,
+    pub other: u64,
+    sink_error: Option<SinkError>,
+}
+
+impl EventTally {
+    /// Record one event; a sink error stops the parse and is returned by [`Self::finish`].
+    pub fn emit(&mut self, result: Result<(), SinkError>) -> ControlFlow<()> {
+        match result {
+            Ok(()) => {
+                self.recorded += 1;
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                self.sink_error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    /// The counts, or the sink error that cut the parse short.
+    pub fn finish(self) -> Result<(u64, u64, u64), CollectError> {
+        match self.sink_error {
+            Some(e) => Err(e.into()),
+            None => Ok((self.recorded, self.before_since, self.other)),
+        }
     }
 }
 

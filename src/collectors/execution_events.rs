@@ -28,7 +28,7 @@ use super::{CollectError, Collector, CollectorId, Context};
 use crate::parsers::exec_events::exec_event_from_raw;
 use crate::profile::ByteSize;
 use crate::record::{ExecEventRecord, ExecutionEventRecord, Record};
-use crate::sink::{Sink, SinkError};
+use crate::sink::Sink;
 use crate::source::Source;
 use serde::Deserialize;
 use std::ops::ControlFlow;
@@ -89,13 +89,9 @@ impl Collector for ExecutionEvents {
             dir: &self.opts.log_dir,
             patterns: &self.opts.logs,
         };
-        for log in evtx_files::find_logs(ctx, &sel, out) {
-            if ctx.cancel.should_stop().is_some() {
-                return Ok(());
-            }
-            read_one_log(ctx, out, &log, self.opts.max_in_memory.0)?;
-        }
-        Ok(())
+        evtx_files::for_each_log(ctx, out, &sel, |out, log| {
+            read_one_log(ctx, out, log, self.opts.max_in_memory.0)
+        })
     }
 }
 
@@ -109,35 +105,23 @@ fn read_one_log(
         return Ok(());
     };
     let source = copied.source.clone();
-    let (mut recorded, mut before_since, mut other) = (0u64, 0u64, 0u64);
-    let mut sink_error: Option<SinkError> = None;
+    let mut tally = evtx_files::EventTally::default();
     let read = evtx_files::parse_log(ctx, log, copied, |raw| {
         let Some(event) = exec_event_from_raw(&raw) else {
-            other += 1;
+            tally.other += 1;
             return ControlFlow::Continue(());
         };
         if evtx_files::before_since(ctx, event.header().time) {
-            before_since += 1;
+            tally.before_since += 1;
             return ControlFlow::Continue(());
         }
         let rec = ExecutionEventRecord::Event(ExecEventRecord {
             event,
             source: source.clone(),
         });
-        match out.record(Record::ExecutionEvent(rec)) {
-            Ok(()) => {
-                recorded += 1;
-                ControlFlow::Continue(())
-            }
-            Err(e) => {
-                sink_error = Some(e);
-                ControlFlow::Break(())
-            }
-        }
+        tally.emit(out.record(Record::ExecutionEvent(rec)))
     });
-    if let Some(e) = sink_error {
-        return Err(e.into());
-    }
+    let (recorded, before_since, other) = tally.finish()?;
     evtx_files::report_log(out, log, &read);
     out.record(Record::ExecutionEvent(ExecutionEventRecord::LogFile(
         read.summary(recorded, before_since, other),

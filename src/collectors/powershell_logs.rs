@@ -118,12 +118,9 @@ impl Collector for PowershellLogs {
             dir: &self.opts.log_dir,
             patterns: &self.opts.logs,
         };
-        for log in evtx_files::find_logs(ctx, &sel, out) {
-            if ctx.cancel.should_stop().is_some() {
-                return Ok(());
-            }
-            read_one_log(ctx, out, &log, self.opts.max_in_memory.0)?;
-        }
+        evtx_files::for_each_log(ctx, out, &sel, |out, log| {
+            read_one_log(ctx, out, log, self.opts.max_in_memory.0)
+        })?;
         if self.opts.psreadline {
             collect_psreadline(ctx, out, self.opts.max_history_size.0)?;
         }
@@ -146,11 +143,10 @@ fn read_one_log(
     };
     let source = copied.source.clone();
     let mut assembler = ScriptBlockAssembler::new();
-    let (mut recorded, mut before_since, mut other) = (0u64, 0u64, 0u64);
-    let mut sink_error: Option<SinkError> = None;
+    let mut tally = evtx_files::EventTally::default();
     let read = evtx_files::parse_log(ctx, log, copied, |raw| {
         let Some(mut ev) = ps_event_from_raw(&raw) else {
-            other += 1;
+            tally.other += 1;
             return ControlFlow::Continue(());
         };
         let old = evtx_files::before_since(ctx, ev.time);
@@ -174,7 +170,7 @@ fn read_one_log(
             }
         }
         if old {
-            before_since += 1;
+            tally.before_since += 1;
             return ControlFlow::Continue(());
         }
         let rec = PowershellRecord::Event(PsEventRecord {
@@ -183,20 +179,9 @@ fn read_one_log(
             part_chars,
             source: source.clone(),
         });
-        match emit(out, rec) {
-            Ok(()) => {
-                recorded += 1;
-                ControlFlow::Continue(())
-            }
-            Err(e) => {
-                sink_error = Some(e);
-                ControlFlow::Break(())
-            }
-        }
+        tally.emit(emit(out, rec))
     });
-    if let Some(e) = sink_error {
-        return Err(e.into());
-    }
+    let (recorded, before_since, other) = tally.finish()?;
     let mut incomplete = 0usize;
     for block in assembler.finish() {
         if evtx_files::before_since(ctx, block.last_time) {
