@@ -5,6 +5,9 @@
 #   windows -> target/x86_64-pc-windows-gnu/release/irsnap.exe  (imports only system DLLs)
 #
 # Usage: scripts/build-static.sh [linux|windows|all]   (default: all)
+# IRSNAP_BUILD_PROFILE=ci-static builds with Cargo's `ci-static` profile instead of `release`
+# (same binary, no LTO: CI checks linking and behaviour in a third of the time); binaries then
+# land in target/<triple>/ci-static/.
 # Installs what it needs (musl-tools, gcc-mingw-w64-x86-64, rustup targets). When a package
 # or target cannot be had, that target is SKIPPED loudly (exit 0); a build or check that
 # fails is a failure (exit 1).
@@ -12,6 +15,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
+PROFILE="${IRSNAP_BUILD_PROFILE:-release}"
 LINUX_TARGET=x86_64-unknown-linux-musl
 WINDOWS_TARGET=x86_64-pc-windows-gnu
 
@@ -26,9 +30,9 @@ human() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 build_linux() {
     apt_need musl-tools file || { echo "SKIPPED: static Linux build: musl-tools/file could not be installed"; return 0; }
     rust_target_need "$LINUX_TARGET" || { echo "SKIPPED: static Linux build: rust target $LINUX_TARGET unavailable"; return 0; }
-    log "cargo build --release --target $LINUX_TARGET"
-    cargo build --release --target "$LINUX_TARGET"
-    local bin="target/$LINUX_TARGET/release/irsnap"
+    log "cargo build --profile $PROFILE --target $LINUX_TARGET"
+    cargo build --locked --profile "$PROFILE" --target "$LINUX_TARGET"
+    local bin="target/$LINUX_TARGET/$PROFILE/irsnap"
     local desc
     desc="$(file -b "$bin")"
     echo "$bin: $desc"
@@ -44,9 +48,9 @@ build_windows() {
     apt_need gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 \
         || { echo "SKIPPED: Windows build: mingw-w64 could not be installed"; return 0; }
     rust_target_need "$WINDOWS_TARGET" || { echo "SKIPPED: Windows build: rust target $WINDOWS_TARGET unavailable"; return 0; }
-    log "cargo build --release --target $WINDOWS_TARGET"
-    cargo build --release --target "$WINDOWS_TARGET"
-    local exe="target/$WINDOWS_TARGET/release/irsnap.exe"
+    log "cargo build --profile $PROFILE --target $WINDOWS_TARGET"
+    cargo build --locked --profile "$PROFILE" --target "$WINDOWS_TARGET"
+    local exe="target/$WINDOWS_TARGET/$PROFILE/irsnap.exe"
     local dlls
     dlls="$(x86_64-w64-mingw32-objdump -p "$exe" | awk '/DLL Name:/ { print $3 }' | sort -u)"
     echo "$exe imports:"
