@@ -60,6 +60,13 @@ wine_setup() {
     [ -x /usr/lib/wine/wine64 ] && WINE=/usr/lib/wine/wine64
     [ -n "$WINE" ] || skip "wine tests: no wine binary after install"
     export WINE WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEARCH=win64
+    # wineboot links the profile's Desktop, Documents, Downloads... to folders in $HOME; with
+    # the real home (~/.cargo, ~/.rustup: 200k files) a live triage under wine spends minutes
+    # walking "C:\Users\<me>\Downloads". An empty home keeps the smoke test about irsnap.
+    # cargo and rustup keep finding their toolchains through CARGO_HOME/RUSTUP_HOME.
+    export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+    export HOME="$work/home"
+    mkdir -p "$HOME"
     # No Mono/Gecko download prompts: irsnap needs neither.
     export WINEDLLOVERRIDES="mscoree,mshtml="
 
