@@ -10,6 +10,7 @@ mod execution_events;
 mod findings;
 mod foundation;
 mod harness;
+mod hostile;
 mod powershell_logs;
 mod profiles;
 mod report;

@@ -17,6 +17,8 @@
 //! References: crontab(5) (Debian cron 3.0pl1 / Vixie cron, cronie), anacrontab(5), at(1) and the
 //! job-file layout written by at 3.2 `at.c` (`writefile`), read back by `atd.c` (`run_file`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -512,45 +514,62 @@ fn special_from(tok: &str) -> CronSpecial {
 }
 
 /// Effective environment tracker with a memory budget for per-entry snapshots.
+///
+/// Lookups go through `index` and the snapshot cost is kept as a running total: a hostile
+/// crontab of 200k distinct `NAME=value` lines made the former linear search (and the per-job
+/// re-summing of every variable) quadratic, which hung the parser for minutes on a 2.5 MB file
+/// (tests/hostile.rs `cron_distinct_env_vars_are_linear`).
 struct EnvState {
     vars: Vec<EnvVar>,
+    /// Name → position in `vars`.
+    index: HashMap<String, usize>,
+    /// What one snapshot of `vars` costs against the budget.
+    cost: usize,
     spent: usize,
     exhausted: bool,
+}
+
+fn env_cost(name: &str, value: &str) -> usize {
+    name.len() + value.len() + 16
 }
 
 impl EnvState {
     fn new() -> Self {
         EnvState {
             vars: Vec::new(),
+            index: HashMap::new(),
+            cost: 0,
             spent: 0,
             exhausted: false,
         }
     }
     fn set(&mut self, name: &str, value: &str) {
-        if let Some(v) = self.vars.iter_mut().find(|v| v.name == name) {
-            v.value = value.to_string();
-        } else {
-            self.vars.push(EnvVar {
-                name: name.to_string(),
-                value: value.to_string(),
-            });
+        match self.index.get(name).and_then(|&i| self.vars.get_mut(i)) {
+            Some(v) => {
+                self.cost =
+                    self.cost.saturating_sub(env_cost(&v.name, &v.value)) + env_cost(name, value);
+                v.value = value.to_string();
+            }
+            None => {
+                self.index.insert(name.to_string(), self.vars.len());
+                self.cost += env_cost(name, value);
+                self.vars.push(EnvVar {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                });
+            }
         }
     }
     /// Returns (snapshot, truncated).
     fn snapshot(&mut self, line: usize, warns: &mut Warns) -> (Vec<EnvVar>, bool) {
-        let cost: usize = self
-            .vars
-            .iter()
-            .map(|v| v.name.len() + v.value.len() + 16)
-            .sum();
-        if self.exhausted || self.spent.saturating_add(cost) > ENV_SNAPSHOT_BUDGET {
+        if self.exhausted || self.spent.saturating_add(self.cost) > ENV_SNAPSHOT_BUDGET {
             if !self.exhausted {
                 self.exhausted = true;
                 warns.push(CronWarning::EnvironmentBudgetExceeded { line });
             }
             return (Vec::new(), !self.vars.is_empty());
         }
-        self.spent += cost;
+        self.spent += self.cost;
         (self.vars.clone(), false)
     }
 }

@@ -29,7 +29,7 @@
 
 use crate::parsers::evtx_read::RawEvent;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What a PowerShell event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -530,6 +530,10 @@ struct Pending {
     total: Option<u32>,
     inconsistent_totals: bool,
     parts: Vec<Part>,
+    /// MessageNumbers in `parts`. The duplicate check was a scan of `parts`, quadratic in the
+    /// part count: 200k forged parts of one ScriptBlockId hung the assembler for minutes
+    /// (tests/hostile.rs `assembler_many_parts_is_linear`).
+    numbers: HashSet<u32>,
     duplicates: u32,
     truncated: bool,
     first_record_id: Option<u64>,
@@ -626,7 +630,7 @@ impl ScriptBlockAssembler {
             pending.first_time = Some(pending.first_time.map_or(t, |f| f.min(t)));
             pending.last_time = Some(pending.last_time.map_or(t, |l| l.max(t)));
         }
-        if pending.parts.iter().any(|p| p.number == number) {
+        if !pending.numbers.insert(number) {
             // Same part logged twice (re-run of the same block in one process, merged
             // exports): keep the first copy.
             pending.duplicates = pending.duplicates.saturating_add(1);

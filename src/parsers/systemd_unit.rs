@@ -15,6 +15,8 @@
 //! References: systemd.syntax(7), systemd.unit(5), systemd.timer(5), systemd.service(5) ("Command
 //! lines"), systemd.exec(5) (`Environment=`).
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 /// Cap on stored warnings.
@@ -68,7 +70,8 @@ pub enum ExecPrefix {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct ExecLine {
-    /// The assignment value as written (for `;`-separated command lists, the whole value).
+    /// The command as written: the assignment value, or for a `;`-separated command list this
+    /// command's part of it.
     pub raw: String,
     pub line_number: usize,
     pub prefixes: Vec<ExecPrefix>,
@@ -484,6 +487,10 @@ fn build_service(unit: &UnitFile, warns: &mut Warns) -> ServiceSpec {
         }
         out
     };
+    // Every assignment in order; a later one of the same name overrides the earlier one and
+    // takes its place at the end. Deduplicated once below: removing the earlier copy at each
+    // assignment (`retain`) was quadratic, and 100k distinct variables on one `Environment=`
+    // line hung the parser (tests/hostile.rs `systemd_distinct_environment_is_linear`).
     let mut environment: Vec<EnvVar> = Vec::new();
     for e in unit.values(S, "Environment") {
         if e.value.is_empty() {
@@ -501,8 +508,6 @@ fn build_service(unit: &UnitFile, warns: &mut Warns) -> ServiceSpec {
         for w in words {
             match w.split_once('=') {
                 Some((n, v)) if !n.is_empty() => {
-                    // A later assignment of the same name overrides the earlier one.
-                    environment.retain(|x| x.name != n);
                     environment.push(EnvVar {
                         name: n.to_string(),
                         value: v.to_string(),
@@ -515,6 +520,14 @@ fn build_service(unit: &UnitFile, warns: &mut Warns) -> ServiceSpec {
             }
         }
     }
+    // Keep the last assignment of each name, in the order of those last assignments.
+    let mut seen = HashSet::new();
+    let mut environment: Vec<EnvVar> = environment
+        .into_iter()
+        .rev()
+        .filter(|v| seen.insert(v.name.clone()))
+        .collect();
+    environment.reverse();
     let environment_file = list(unit, S, "EnvironmentFile")
         .into_iter()
         .map(|v| match v.strip_prefix('-') {
@@ -566,42 +579,56 @@ fn parse_exec_value(value: &str, line: usize, key: &str, warns: &mut Warns) -> V
     }
     let mut out = Vec::new();
     let mut cmd: Vec<String> = Vec::new();
-    let mut finish = |cmd: &mut Vec<String>, warns: &mut Warns| {
-        if cmd.is_empty() {
-            return;
-        }
-        let mut words = std::mem::take(cmd).into_iter();
-        let first = words.next().unwrap_or_default();
-        let (prefixes, rest) = exec_prefixes(&first);
-        let mut rest_words: Vec<String> = words.collect();
-        let (path, argv) = if prefixes.contains(&ExecPrefix::Argv0) {
-            let argv = rest_words;
-            (rest.to_string(), argv)
-        } else {
-            rest_words.insert(0, rest.to_string());
-            (rest.to_string(), rest_words)
-        };
-        if path.is_empty() {
-            warns.push(UnitWarning::EmptyCommand {
-                line,
-                key: key.to_string(),
+    // Byte offset in `value` where the current command starts. Each command keeps only its own
+    // slice of the value as `raw`: a copy of the whole value per command made a 576 KiB line of
+    // 64k `;`-separated commands allocate 37 GB (tests/hostile.rs
+    // `systemd_exec_command_list_is_linear`).
+    let mut seg_start = 0usize;
+    let mut finish =
+        |cmd: &mut Vec<String>, seg_start: usize, seg_end: usize, warns: &mut Warns| {
+            let raw = value
+                .get(seg_start..seg_end)
+                .unwrap_or(value)
+                .trim_matches(WS)
+                .to_string();
+            if cmd.is_empty() {
+                return;
+            }
+            let mut words = std::mem::take(cmd).into_iter();
+            let first = words.next().unwrap_or_default();
+            let (prefixes, rest) = exec_prefixes(&first);
+            let mut rest_words: Vec<String> = words.collect();
+            let (path, argv) = if prefixes.contains(&ExecPrefix::Argv0) {
+                let argv = rest_words;
+                (rest.to_string(), argv)
+            } else {
+                rest_words.insert(0, rest.to_string());
+                (rest.to_string(), rest_words)
+            };
+            if path.is_empty() {
+                warns.push(UnitWarning::EmptyCommand {
+                    line,
+                    key: key.to_string(),
+                });
+            }
+            out.push(ExecLine {
+                raw,
+                line_number: line,
+                prefixes,
+                path,
+                argv,
             });
-        }
-        out.push(ExecLine {
-            raw: value.to_string(),
-            line_number: line,
-            prefixes,
-            path,
-            argv,
-        });
-    };
+        };
     for w in words {
         match w {
-            Word::Separator => finish(&mut cmd, warns),
+            Word::Separator { start, end } => {
+                finish(&mut cmd, seg_start, start, warns);
+                seg_start = end;
+            }
             Word::Text(t) => cmd.push(t),
         }
     }
-    finish(&mut cmd, warns);
+    finish(&mut cmd, seg_start, value.len(), warns);
     out
 }
 
@@ -632,16 +659,23 @@ fn exec_prefixes(first: &str) -> (Vec<ExecPrefix>, &str) {
 
 enum Word {
     Text(String),
-    Separator,
+    /// A lone `;` at these byte offsets of the value.
+    Separator {
+        start: usize,
+        end: usize,
+    },
 }
 
 /// Word splitting for Exec lines: like [`split_words`], but an unquoted, unescaped lone `;`
 /// separates commands.
 fn split_words_exec(s: &str) -> (Vec<Word>, bool) {
     let mut out = Vec::new();
-    let ok = split_core(s, |word, bare_semicolon| {
+    let ok = split_core(s, |word, bare_semicolon, start| {
         if bare_semicolon {
-            out.push(Word::Separator);
+            out.push(Word::Separator {
+                start,
+                end: start + 1,
+            });
         } else {
             out.push(Word::Text(word));
         }
@@ -654,20 +688,27 @@ fn split_words_exec(s: &str) -> (Vec<Word>, bool) {
 /// Returns the words and false when a quote was left open (the rest is taken as the last word).
 pub fn split_words(s: &str) -> (Vec<String>, bool) {
     let mut out = Vec::new();
-    let ok = split_core(s, |word, _| out.push(word));
+    let ok = split_core(s, |word, _, _| out.push(word));
     (out, ok)
 }
 
-fn split_core(s: &str, mut emit: impl FnMut(String, bool)) -> bool {
-    let mut chars = s.chars().peekable();
+/// Calls `emit(word, is_bare_semicolon, byte offset of the word's first character)`.
+fn split_core(s: &str, mut emit: impl FnMut(String, bool, usize)) -> bool {
+    // Bytes taken from `s` so far (a peeked character counts as taken).
+    let pulled = std::cell::Cell::new(0usize);
+    let mut chars = s
+        .chars()
+        .inspect(|c| pulled.set(pulled.get() + c.len_utf8()))
+        .peekable();
     let mut ok = true;
     loop {
         while chars.peek().is_some_and(|c| WS.contains(c)) {
             chars.next();
         }
-        if chars.peek().is_none() {
+        let Some(first) = chars.peek() else {
             break;
-        }
+        };
+        let start = pulled.get().saturating_sub(first.len_utf8());
         let mut word = String::new();
         let mut quote: Option<char> = None;
         // A word consisting of exactly one unquoted, unescaped ';'.
@@ -698,14 +739,14 @@ fn split_core(s: &str, mut emit: impl FnMut(String, bool)) -> bool {
             ok = false;
         }
         let bare = plain_semicolon && len == 1 && word == ";";
-        emit(word, bare);
+        emit(word, bare, start);
     }
     ok
 }
 
 /// Decodes one C-style escape after a backslash (systemd cunescape, relaxed: unknown escapes keep
 /// the backslash).
-fn unescape_one(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+fn unescape_one<I: Iterator<Item = char>>(chars: &mut std::iter::Peekable<I>, out: &mut String) {
     let Some(c) = chars.next() else {
         out.push('\\');
         return;
@@ -726,7 +767,7 @@ fn unescape_one(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut 
         out.push(s);
         return;
     }
-    let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, n: usize, radix: u32| {
+    let hex = |chars: &mut std::iter::Peekable<I>, n: usize, radix: u32| {
         let mut v: u32 = 0;
         let mut taken = String::new();
         for _ in 0..n {
