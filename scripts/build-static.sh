@@ -5,9 +5,6 @@
 #   windows -> target/x86_64-pc-windows-gnu/release/irsnap.exe  (imports only system DLLs)
 #
 # Usage: scripts/build-static.sh [linux|windows|all]   (default: all)
-# IRSNAP_BUILD_PROFILE=ci-static builds with Cargo's `ci-static` profile instead of `release`
-# (same binary, no LTO: CI checks linking and behaviour in a third of the time); binaries then
-# land in target/<triple>/ci-static/.
 # Installs what it needs (musl-tools, gcc-mingw-w64-x86-64, rustup targets). When a package
 # or target cannot be had, that target is SKIPPED loudly (exit 0); a build or check that
 # fails is a failure (exit 1).
@@ -15,7 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
-PROFILE="${IRSNAP_BUILD_PROFILE:-release}"
+PROFILE=release
 LINUX_TARGET=x86_64-unknown-linux-musl
 WINDOWS_TARGET=x86_64-pc-windows-gnu
 

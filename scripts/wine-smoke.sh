@@ -30,7 +30,7 @@ if [ -z "$EXE" ]; then
     out="$(scripts/build-static.sh windows)"
     echo "$out"
     grep -q '^SKIPPED' <<<"$out" && skip "wine smoke test: irsnap.exe could not be built"
-    EXE="$REPO_ROOT/target/x86_64-pc-windows-gnu/${IRSNAP_BUILD_PROFILE:-release}/irsnap.exe"
+    EXE="$REPO_ROOT/target/x86_64-pc-windows-gnu/release/irsnap.exe"
 fi
 LINUX="${IRSNAP_LINUX:-}"
 if [ -z "$LINUX" ]; then
@@ -42,7 +42,7 @@ if [ -z "$LINUX" ]; then
         cargo build --release >&2
         LINUX="$REPO_ROOT/target/release/irsnap"
     else
-        LINUX="$REPO_ROOT/target/x86_64-unknown-linux-musl/${IRSNAP_BUILD_PROFILE:-release}/irsnap"
+        LINUX="$REPO_ROOT/target/x86_64-unknown-linux-musl/release/irsnap"
     fi
 fi
 [ -f "$EXE" ] || die "no irsnap.exe at $EXE"

@@ -56,6 +56,11 @@ fn bad_value_is_refused() {
         "name = \"x\"\ndescription = \"d\"\n[collectors.processes]\nhash_images = \"yes\"\n",
         4,
         "boolean",
+    ); // A cap of zero commands would silently record nothing.
+    refuse(
+        "name = \"x\"\ndescription = \"d\"\n[collectors.shell_history]\nmax_commands_per_file = 0\n",
+        4,
+        "nonzero",
     );
 }
 

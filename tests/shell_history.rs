@@ -176,3 +176,44 @@ fn since_drops_only_older_timestamped_commands() {
         "{names:?}"
     );
 }
+
+#[test]
+fn a_history_over_the_command_cap_keeps_the_newest_and_says_so() {
+    let root = RootBuilder::new();
+    let mut text = Vec::new();
+    for i in 1..=5000 {
+        text.extend_from_slice(format!("echo {i}\n").as_bytes());
+    }
+    root.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n")
+        .write("root/.bash_history", &text);
+    let out = tempfile::tempdir().unwrap();
+    let profile = out.path().join("cap.toml");
+    std::fs::write(&profile, format!("{PROFILE}max_commands_per_file = 1000\n")).unwrap();
+    let (run, archive) = collect(
+        &out.path().join("o"),
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--profile",
+            profile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let mut archive = archive.expect("an archive");
+    let recs = archive.records("shell_history");
+    assert_eq!(recs.len(), 1000);
+    // The newest thousand, ordinals counted from the top of the file.
+    assert_eq!(recs[0]["ordinal"], 4001);
+    assert_eq!(recs[0]["command"], "echo 4001");
+    assert_eq!(recs[999]["command"], "echo 5000");
+    let c = archive.collector("shell_history");
+    assert_eq!(c["status"], "ok", "{c}");
+    assert_eq!(c["warning_count"], 1, "{c}");
+    let log = String::from_utf8(archive.member("collection.log")).unwrap();
+    assert!(
+        log.contains("/root/.bash_history: 5000 commands; records for the newest 1000 only"),
+        "{log}"
+    );
+    // The raw copy is whole.
+    assert_eq!(archive.member("files/root/.bash_history"), text);
+}

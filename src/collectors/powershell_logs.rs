@@ -32,7 +32,7 @@
 use super::evtx_files::{self, DEFAULT_LOG_DIR, DEFAULT_MAX_IN_MEMORY, FoundLog, LogSelection};
 use super::{CollectError, Collector, CollectorId, Context};
 use crate::parsers::powershell::{PsEventKind, ScriptBlockAssembler, ps_event_from_raw};
-use crate::parsers::shell_history::{HistoryKind, parse_history};
+use crate::parsers::shell_history::{DEFAULT_MAX_COMMANDS, HistoryKind, parse_history_capped};
 use crate::profile::ByteSize;
 use crate::record::{
     PowershellRecord, PsEventRecord, PsReadLineRecord, Record, ScriptBlockRecord, Sha256, SourceRef,
@@ -80,6 +80,9 @@ pub struct PowershellLogsOptions {
     pub psreadline: bool,
     /// Parse at most this much of one history file (the raw copy is always whole).
     pub max_history_size: ByteSize,
+    /// Records for at most this many commands per history file: the newest are kept, the
+    /// count of older ones is a warning (the raw copy still holds them).
+    pub max_history_commands: std::num::NonZeroUsize,
 }
 
 impl Default for PowershellLogsOptions {
@@ -90,6 +93,7 @@ impl Default for PowershellLogsOptions {
             max_in_memory: ByteSize(DEFAULT_MAX_IN_MEMORY),
             psreadline: true,
             max_history_size: ByteSize(64 << 20),
+            max_history_commands: DEFAULT_MAX_COMMANDS,
         }
     }
 }
@@ -122,7 +126,7 @@ impl Collector for PowershellLogs {
             read_one_log(ctx, out, log, self.opts.max_in_memory.0)
         })?;
         if self.opts.psreadline {
-            collect_psreadline(ctx, out, self.opts.max_history_size.0)?;
+            collect_psreadline(ctx, out, &self.opts)?;
         }
         Ok(())
     }
@@ -233,7 +237,11 @@ fn profiles(source: &dyn Source) -> Vec<(String, PathBuf)> {
     list
 }
 
-fn collect_psreadline(ctx: &Context, out: &mut dyn Sink, max: u64) -> Result<(), CollectError> {
+fn collect_psreadline(
+    ctx: &Context,
+    out: &mut dyn Sink,
+    opts: &PowershellLogsOptions,
+) -> Result<(), CollectError> {
     for (user, home) in profiles(ctx.source) {
         if ctx.cancel.should_stop().is_some() {
             return Ok(());
@@ -265,7 +273,7 @@ fn collect_psreadline(ctx: &Context, out: &mut dyn Sink, max: u64) -> Result<(),
         files.sort();
         for (name, logical) in files {
             let host = host_of(&name).unwrap_or_default().to_string();
-            history_file(ctx, out, &user, &host, &logical, max)?;
+            history_file(ctx, out, &user, &host, &logical, opts)?;
         }
     }
     Ok(())
@@ -284,8 +292,9 @@ fn history_file(
     user: &str,
     host: &str,
     logical: &Path,
-    max: u64,
+    opts: &PowershellLogsOptions,
 ) -> Result<(), CollectError> {
+    let max = opts.max_history_size.0;
     let display = ctx.source.display_path(logical);
     let mut opened = match ctx.source.open(logical) {
         Ok(f) => f,
@@ -312,9 +321,21 @@ fn history_file(
             "{display}: larger than max_history_size; only the first {max} bytes were parsed"
         ));
     }
-    let parsed = parse_history(HistoryKind::PsReadLine, &outcome.kept);
+    let parsed = parse_history_capped(
+        HistoryKind::PsReadLine,
+        &outcome.kept,
+        opts.max_history_commands,
+    );
     for w in parsed.warnings.iter().take(MAX_HISTORY_WARNINGS) {
         out.warn(format!("{display}: {w}"));
+    }
+    if parsed.commands_dropped > 0 {
+        out.warn(format!(
+            "{display}: {} commands; records for the newest {} only (max_history_commands), \
+             the archived copy holds them all",
+            parsed.commands_total,
+            parsed.entries.len()
+        ));
     }
     let source = SourceRef {
         source_path: display,

@@ -18,7 +18,9 @@
 //! `parsers::shell_history`.
 
 use super::{CollectError, Collector, CollectorId, Context};
-use crate::parsers::shell_history::{HistoryKind, kind_from_file_name, parse_history};
+use crate::parsers::shell_history::{
+    DEFAULT_MAX_COMMANDS, HistoryKind, kind_from_file_name, parse_history_capped,
+};
 use crate::profile::ByteSize;
 use crate::record::{HistoryRecord, HistoryShell, Record, Sha256};
 use crate::sink::{FileRequest, Sink};
@@ -35,6 +37,9 @@ pub struct ShellHistoryOptions {
     /// More files to look for in every home, relative to it (`.config/xonsh/history`). The
     /// format is guessed from the name; unknown names are read as one command per line.
     pub extra_files: Vec<String>,
+    /// Records for at most this many commands per file: the newest are kept, the count of
+    /// older ones is a warning (the raw copy still holds them).
+    pub max_commands_per_file: std::num::NonZeroUsize,
 }
 
 impl Default for ShellHistoryOptions {
@@ -42,6 +47,7 @@ impl Default for ShellHistoryOptions {
         ShellHistoryOptions {
             max_file_size: ByteSize(64 << 20),
             extra_files: Vec::new(),
+            max_commands_per_file: DEFAULT_MAX_COMMANDS,
         }
     }
 }
@@ -285,7 +291,15 @@ impl ShellHistory {
                 outcome.kept.len()
             ));
         }
-        let parsed = parse_history(kind, &outcome.kept);
+        let parsed = parse_history_capped(kind, &outcome.kept, self.opts.max_commands_per_file);
+        if parsed.commands_dropped > 0 {
+            out.warn(format!(
+                "{display}: {} commands; records for the newest {} only \
+                 (max_commands_per_file), the archived copy holds them all",
+                parsed.commands_total,
+                parsed.entries.len()
+            ));
+        }
         let total_warnings = parsed.warnings.len() + parsed.warnings_suppressed;
         for w in parsed.warnings.iter().take(MAX_WARNINGS_PER_FILE) {
             out.warn(format!("{display}: {w}"));

@@ -33,7 +33,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::num::NonZeroUsize;
 
+/// Commands kept per file unless the caller says otherwise: fish's own cap (`HISTORY_SAVE_MAX`,
+/// 256 Ki), far above bash's and zsh's usual `HISTSIZE`. Each kept command costs a few hundred
+/// bytes once it is a record, so an uncapped file of millions of one-byte lines could exhaust
+/// memory on the host being triaged.
+pub const DEFAULT_MAX_COMMANDS: NonZeroUsize = match NonZeroUsize::new(262_144) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
 /// Cap on stored warnings.
 const MAX_WARNINGS: usize = 1000;
 /// Longest excerpt of an offending line kept in a warning.
@@ -123,6 +133,12 @@ pub struct HistoryParse {
     pub warnings: Vec<HistoryWarning>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warnings_suppressed: usize,
+    /// Commands found in the file in all (`entries` holds the newest of them).
+    pub commands_total: usize,
+    /// The oldest commands not kept because the file held more than the cap; `ordinal` in the
+    /// kept ones still counts from the start of the file.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub commands_dropped: usize,
     /// True when any text had invalid bytes replaced.
     pub lossy_utf8: bool,
 }
@@ -157,7 +173,11 @@ pub fn kind_from_file_name(name: &str) -> Option<HistoryKind> {
 }
 
 struct Ctx {
-    entries: Vec<HistoryEntry>,
+    /// The newest `max_entries` commands (older ones fall off the front).
+    entries: VecDeque<HistoryEntry>,
+    max_entries: usize,
+    total: usize,
+    dropped: usize,
     warnings: Vec<HistoryWarning>,
     suppressed: usize,
     lossy: bool,
@@ -183,8 +203,13 @@ impl Ctx {
         if lossy {
             self.lossy = true;
         }
-        let ordinal = self.entries.len() + 1;
-        self.entries.push(HistoryEntry {
+        self.total = self.total.saturating_add(1);
+        let ordinal = self.total;
+        if self.entries.len() >= self.max_entries {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(HistoryEntry {
             ordinal,
             line_number,
             command,
@@ -207,17 +232,15 @@ fn decode_lossy(b: &[u8]) -> (String, bool) {
     }
 }
 
-/// Physical lines: (1-based number, bytes without `\n`). A final newline does not start a new line.
-fn raw_lines(data: &[u8]) -> Vec<(usize, &[u8])> {
-    let mut v: Vec<(usize, &[u8])> = data
-        .split(|&b| b == b'\n')
+/// Physical lines: (1-based number, bytes without `\n`). A final newline does not start a new
+/// line. An iterator, not a list: a file of millions of short lines costs no per-line memory.
+fn raw_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> + Clone {
+    let body = data.strip_suffix(b"\n").unwrap_or(data);
+    let n = if data.is_empty() { 0 } else { usize::MAX };
+    body.split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, l)| (i + 1, l))
-        .collect();
-    if data.ends_with(b"\n") || data.is_empty() {
-        v.pop();
-    }
-    v
+        .take(n)
 }
 
 fn strip_cr(l: &[u8]) -> &[u8] {
@@ -264,10 +287,22 @@ fn looks_utf16le(b: &[u8]) -> bool {
             .all(|c| c.get(1) == Some(&0) && c.first() != Some(&0))
 }
 
-/// Parses a history file of the given kind.
+/// Parses a history file of the given kind, keeping the newest [`DEFAULT_MAX_COMMANDS`].
 pub fn parse_history(kind: HistoryKind, bytes: &[u8]) -> HistoryParse {
+    parse_history_capped(kind, bytes, DEFAULT_MAX_COMMANDS)
+}
+
+/// Parses a history file of the given kind, keeping the newest `max_commands` commands: the latest commands are the ones a responder needs first.
+pub fn parse_history_capped(
+    kind: HistoryKind,
+    bytes: &[u8],
+    max_commands: NonZeroUsize,
+) -> HistoryParse {
     let mut ctx = Ctx {
-        entries: Vec::new(),
+        entries: VecDeque::new(),
+        max_entries: max_commands.get(),
+        total: 0,
+        dropped: 0,
         warnings: Vec::new(),
         suppressed: 0,
         lossy: false,
@@ -284,9 +319,11 @@ pub fn parse_history(kind: HistoryKind, bytes: &[u8]) -> HistoryParse {
     HistoryParse {
         kind,
         encoding,
-        entries: ctx.entries,
+        entries: ctx.entries.into(),
         warnings: ctx.warnings,
         warnings_suppressed: ctx.suppressed,
+        commands_total: ctx.total,
+        commands_dropped: ctx.dropped,
         lossy_utf8: ctx.lossy,
     }
 }
@@ -427,7 +464,7 @@ fn parse_zsh(data: &[u8], ctx: &mut Ctx) {
     }
     let mut cur: Option<Pending> = None;
     let lines = raw_lines(data);
-    let last_ln = lines.last().map(|l| l.0).unwrap_or(0);
+    let last_ln = lines.clone().count();
     for (ln, raw) in lines {
         // zsh writes `\n` only; a `\r` is part of the command, but CRLF files from copies are common.
         let line = strip_cr(raw);
@@ -506,11 +543,11 @@ fn fish_unescape(s: &str) -> String {
 }
 
 fn parse_fish(data: &[u8], ctx: &mut Ctx) {
-    let lines = raw_lines(data);
     let mut have_entry = false;
     let mut in_paths = false;
-    for (ln, raw) in &lines {
-        let ln = *ln;
+    let mut last_ln = 1;
+    for (ln, raw) in raw_lines(data) {
+        last_ln = ln;
         let (line, lossy) = decode_lossy(strip_cr(raw));
         if lossy {
             ctx.warn(HistoryWarning::InvalidUtf8 { line: ln });
@@ -525,7 +562,7 @@ fn parse_fish(data: &[u8], ctx: &mut Ctx) {
         if line.trim().is_empty() {
             continue;
         }
-        let Some(entry) = ctx.entries.last_mut().filter(|_| have_entry) else {
+        let Some(entry) = ctx.entries.back_mut().filter(|_| have_entry) else {
             ctx.warn(HistoryWarning::FishOrphanField {
                 line: ln,
                 text: excerpt(&line),
@@ -558,8 +595,7 @@ fn parse_fish(data: &[u8], ctx: &mut Ctx) {
     }
     // fish ends every record with a newline; without it the last record was cut.
     if !data.is_empty() && !data.ends_with(b"\n") {
-        let ln = lines.last().map(|l| l.0).unwrap_or(1);
-        ctx.warn(HistoryWarning::Truncated { line: ln });
+        ctx.warn(HistoryWarning::Truncated { line: last_ln });
     }
 }
 
@@ -671,32 +707,35 @@ fn vis_unescape(s: &[u8]) -> Vec<u8> {
 fn parse_python(data: &[u8], ctx: &mut Ctx) {
     let lines = raw_lines(data);
     let libedit = lines
-        .first()
+        .clone()
+        .next()
         .is_some_and(|(_, l)| strip_cr(l) == b"_HiStOrY_V2_");
     if libedit {
-        for (ln, raw) in lines.iter().skip(1) {
+        for (ln, raw) in lines.skip(1) {
             let line = strip_cr(raw);
             if line.is_empty() {
                 continue;
             }
             let (cmd, lossy) = decode_lossy(&vis_unescape(line));
             if lossy {
-                ctx.warn(HistoryWarning::InvalidUtf8 { line: *ln });
+                ctx.warn(HistoryWarning::InvalidUtf8 { line: ln });
             }
-            ctx.push(*ln, cmd, lossy, None, None);
+            ctx.push(ln, cmd, lossy, None, None);
         }
         return;
     }
     // pyrepl marks inner lines of a multi-line entry with `\r\n`; a file where every line ends in
     // CRLF is just a Windows-style file.
-    let crlf = lines.iter().filter(|(_, l)| l.ends_with(b"\r")).count();
-    if crlf == 0 || crlf == lines.len() {
+    let (crlf, count) = lines.clone().fold((0usize, 0usize), |(c, n), (_, l)| {
+        (c + usize::from(l.ends_with(b"\r")), n + 1)
+    });
+    if crlf == 0 || crlf == count {
         plain_lines(data, ctx);
         return;
     }
     let mut cur: Option<(usize, Vec<u8>)> = None;
-    for (ln, raw) in &lines {
-        let (start, mut text) = cur.take().unwrap_or((*ln, Vec::new()));
+    for (ln, raw) in lines {
+        let (start, mut text) = cur.take().unwrap_or((ln, Vec::new()));
         if let Some(inner) = raw.strip_suffix(b"\r") {
             text.extend_from_slice(inner);
             text.push(b'\n');
@@ -753,6 +792,45 @@ fn parse_psreadline(data: &[u8], ctx: &mut Ctx) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn over_the_cap_the_newest_commands_are_kept_with_their_file_ordinals() {
+        let cap = NonZeroUsize::new(2).unwrap();
+        let p = parse_history_capped(HistoryKind::Bash, b"a\nb\nc\nd\n", cap);
+        let got: Vec<(usize, &str)> = p
+            .entries
+            .iter()
+            .map(|e| (e.ordinal, e.command.as_str()))
+            .collect();
+        assert_eq!(got, [(3, "c"), (4, "d")]);
+        assert_eq!((p.commands_total, p.commands_dropped), (4, 2));
+        // fish fields attach to the newest entry even after older ones fell off.
+        let fish = b"- cmd: a\n  when: 1\n- cmd: b\n  when: 2\n- cmd: c\n  when: 3\n";
+        let p = parse_history_capped(HistoryKind::Fish, fish, cap);
+        let when: Vec<i64> = p
+            .entries
+            .iter()
+            .map(|e| e.timestamp.unwrap().timestamp())
+            .collect();
+        assert_eq!(when, [2, 3]);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn line_numbers_match_the_file_with_or_without_a_final_newline() {
+        for (text, want) in [
+            (&b""[..], vec![]),
+            (b"\n", vec![]),
+            (b"a", vec![1]),
+            (b"a\n", vec![1]),
+            (b"a\n\nb", vec![1, 3]),
+            (b"a\n\nb\n\n", vec![1, 3]),
+        ] {
+            let p = parse_history(HistoryKind::Sh, text);
+            let lines: Vec<usize> = p.entries.iter().map(|e| e.line_number).collect();
+            assert_eq!(lines, want, "{text:?}");
+        }
+    }
 
     fn fixture(rel: &str) -> Vec<u8> {
         let p = format!("{}/../shared/fixtures/{}", env!("CARGO_MANIFEST_DIR"), rel);
