@@ -303,6 +303,45 @@ fn byte_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     })
 }
 
+/// A line cron and anacron act on: not blank, not a comment.
+struct ContentLine {
+    ln: usize,
+    line: String,
+    lossy: bool,
+    nul: bool,
+}
+
+impl ContentLine {
+    /// Warns about invalid UTF-8 and NUL bytes: text that is not what a reader of the raw
+    /// line sees. True when the text was lossy.
+    fn note_damage(&self, warns: &mut Warns) -> bool {
+        if self.lossy {
+            warns.push(CronWarning::InvalidUtf8 { line: self.ln });
+        }
+        if self.nul {
+            warns.push(CronWarning::NulByte { line: self.ln });
+        }
+        self.lossy
+    }
+}
+
+/// The lines cron and anacron act on, decoded.
+fn content_lines(text: &[u8]) -> impl Iterator<Item = ContentLine> + '_ {
+    byte_lines(text).filter_map(|(ln, bytes)| {
+        let (line, lossy) = decode(bytes);
+        let trimmed = line.trim_start_matches(is_blank);
+        if trimmed.trim_end_matches(is_blank).is_empty() || trimmed.starts_with('#') {
+            return None;
+        }
+        Some(ContentLine {
+            ln,
+            line,
+            lossy,
+            nul: bytes.contains(&0),
+        })
+    })
+}
+
 fn decode(line: &[u8]) -> (String, bool) {
     match String::from_utf8_lossy(line) {
         std::borrow::Cow::Borrowed(s) => (s.to_string(), false),
@@ -582,19 +621,12 @@ pub fn parse_crontab(text: &[u8], kind: CrontabKind) -> CrontabParse {
     let mut env = EnvState::new();
     let mut any_lossy = false;
 
-    for (ln, bytes) in byte_lines(text) {
-        let (line, lossy) = decode(bytes);
+    for content in content_lines(text) {
+        any_lossy |= content.note_damage(&mut warns);
+        let ContentLine {
+            ln, line, lossy, ..
+        } = content;
         let trimmed = line.trim_start_matches(is_blank);
-        if trimmed.trim_end_matches(is_blank).is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if lossy {
-            any_lossy = true;
-            warns.push(CronWarning::InvalidUtf8 { line: ln });
-        }
-        if bytes.contains(&0) {
-            warns.push(CronWarning::NulByte { line: ln });
-        }
         match parse_env_line(trimmed, EnvStyle::Cron) {
             EnvParse::Env(name, value) => {
                 env.set(&name, &value);
@@ -757,19 +789,12 @@ pub fn parse_anacrontab(text: &[u8]) -> AnacrontabParse {
     let mut env = EnvState::new();
     let mut any_lossy = false;
 
-    for (ln, bytes) in byte_lines(text) {
-        let (line, lossy) = decode(bytes);
+    for content in content_lines(text) {
+        any_lossy |= content.note_damage(&mut warns);
+        let ContentLine {
+            ln, line, lossy, ..
+        } = content;
         let trimmed = line.trim_start_matches(is_blank);
-        if trimmed.trim_end_matches(is_blank).is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if lossy {
-            any_lossy = true;
-            warns.push(CronWarning::InvalidUtf8 { line: ln });
-        }
-        if bytes.contains(&0) {
-            warns.push(CronWarning::NulByte { line: ln });
-        }
         // anacron tries the job pattern first (`period delay id command`); env lines are `NAME=value`.
         let toks = next_token(trimmed).and_then(|(p, r)| {
             next_token(r).and_then(|(d, r)| next_token(r).map(|(id, cmd)| (p, d, id, cmd)))
