@@ -24,11 +24,14 @@ SYSTEM_DLLS='^(kernel32|ntdll|advapi32|bcrypt|bcryptprimitives|crypt32|iphlpapi|
 size_of() { stat -c %s "$1"; }
 human() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
-build_linux() {
-    apt_need musl-tools file || { echo "SKIPPED: static Linux build: musl-tools/file could not be installed"; return 0; }
-    rust_target_need "$LINUX_TARGET" || { echo "SKIPPED: static Linux build: rust target $LINUX_TARGET unavailable"; return 0; }
-    log "cargo build --profile $PROFILE --target $LINUX_TARGET"
-    cargo build --locked --profile "$PROFILE" --target "$LINUX_TARGET"
+# Each target: install what it needs (or say SKIPPED), then, after the build, prove the
+# binary is what a responder can copy onto a host.
+prepare_linux() {
+    apt_need musl-tools file || { echo "SKIPPED: static Linux build: musl-tools/file could not be installed"; return 1; }
+    rust_target_need "$LINUX_TARGET" || { echo "SKIPPED: static Linux build: rust target $LINUX_TARGET unavailable"; return 1; }
+}
+
+check_linux() {
     local bin="target/$LINUX_TARGET/$PROFILE/irsnap"
     local desc
     desc="$(file -b "$bin")"
@@ -41,12 +44,13 @@ build_linux() {
     echo "static linux binary OK: $bin $(size_of "$bin") bytes ($(human "$(size_of "$bin")"))"
 }
 
-build_windows() {
+prepare_windows() {
     apt_need gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 \
-        || { echo "SKIPPED: Windows build: mingw-w64 could not be installed"; return 0; }
-    rust_target_need "$WINDOWS_TARGET" || { echo "SKIPPED: Windows build: rust target $WINDOWS_TARGET unavailable"; return 0; }
-    log "cargo build --profile $PROFILE --target $WINDOWS_TARGET"
-    cargo build --locked --profile "$PROFILE" --target "$WINDOWS_TARGET"
+        || { echo "SKIPPED: Windows build: mingw-w64 could not be installed"; return 1; }
+    rust_target_need "$WINDOWS_TARGET" || { echo "SKIPPED: Windows build: rust target $WINDOWS_TARGET unavailable"; return 1; }
+}
+
+check_windows() {
     local exe="target/$WINDOWS_TARGET/$PROFILE/irsnap.exe"
     local dlls
     dlls="$(x86_64-w64-mingw32-objdump -p "$exe" | awk '/DLL Name:/ { print $3 }' | sort -u)"
@@ -60,8 +64,22 @@ build_windows() {
 
 what="${1:-all}"
 case "$what" in
-    linux) build_linux ;;
-    windows) build_windows ;;
-    all) build_linux; build_windows ;;
+    linux) want=(linux) ;;
+    windows) want=(windows) ;;
+    all) want=(linux windows) ;;
     *) echo "usage: $0 [linux|windows|all]" >&2; exit 64 ;;
 esac
+
+ready=(); args=()
+for os in "${want[@]}"; do
+    if "prepare_$os"; then
+        ready+=("$os")
+        case "$os" in linux) args+=(--target "$LINUX_TARGET") ;; windows) args+=(--target "$WINDOWS_TARGET") ;; esac
+    fi
+done
+[ ${#ready[@]} -gt 0 ] || exit 0
+# One cargo run for both targets: each ends in a long single-threaded LTO step, and cargo runs
+# the two side by side instead of one after the other.
+log "cargo build --profile $PROFILE ${args[*]}"
+cargo build --locked --profile "$PROFILE" "${args[@]}"
+for os in "${ready[@]}"; do "check_$os"; done
