@@ -163,8 +163,16 @@ pub fn path_tokens(cmd: &str) -> Vec<&str> {
             c.is_whitespace() || matches!(c, '=' | '`' | '{' | '}' | '[' | ']' | '(' | ')')
         });
         // `/i:C:\x.sct`-style switches carry the path after the colon.
+        // Only a drive letter (ASCII) before the colon counts; `get` keeps a multi-byte
+        // character there from becoming a panic.
         let t = match t.find(":\\").or_else(|| t.find(":/")) {
-            Some(i) if i >= 2 && t.starts_with('/') => &t[i - 1..],
+            Some(i)
+                if i >= 2
+                    && t.starts_with('/')
+                    && t.as_bytes()[i - 1].is_ascii_alphabetic() =>
+            {
+                t.get(i - 1..).unwrap_or(t)
+            }
             _ => t,
         };
         let t = t.strip_prefix("file://").unwrap_or(t);
@@ -236,5 +244,8 @@ mod tests {
         assert!(t.contains(&"C:\\Users\\x\\AppData\\a.sct"), "{t:?}");
         assert!(t.contains(&"C:\\TMP\\b c.exe"), "{t:?}");
         assert!(path_tokens("curl http://x/y | sh").is_empty());
+        // A multi-byte character before `:\` (a hostile argument) is not a drive letter.
+        assert_eq!(path_tokens("/usr/bin/x /é:\\x"), vec!["/usr/bin/x", "/é:\\x"]);
+        assert!(path_tokens("/é:/").len() <= 1);
     }
 }
