@@ -1,7 +1,8 @@
-//! The command line, as clap sees it. Nothing outside this file and `config` sees clap types.
+//! The command line, as clap sees it. Nothing outside this file sees clap types: the
+//! commands convert these flags once into their configuration.
 
-use crate::collectors::CollectorId;
-use crate::source::OsFamily;
+use crate::ids::CollectorId;
+use crate::stack::StackKind;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -72,14 +73,24 @@ pub struct ExportArgs {
 
 /// Collector names as the archive spells them (`temp_scripts`, not clap's `temp-scripts`).
 fn parse_collector(s: &str) -> Result<CollectorId, String> {
-    CollectorId::ALL
-        .iter()
-        .copied()
-        .find(|c| c.as_str() == s.replace('-', "_"))
-        .ok_or_else(|| {
-            let names: Vec<&str> = CollectorId::ALL.iter().map(|c| c.as_str()).collect();
-            format!("unknown collector; one of: {}", names.join(", "))
-        })
+    CollectorId::from_name(s)
+        .ok_or_else(|| format!("unknown collector; one of: {}", CollectorId::names()))
+}
+
+/// Stack kinds as `stack` prints them.
+fn parse_stack_kind(s: &str) -> Result<StackKind, String> {
+    StackKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = StackKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind; one of: {}", names.join(", "))
+    })
+}
+
+/// The OS of an offline root, for `--root-os`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RootOs {
+    Linux,
+    Windows,
+    Other,
 }
 
 #[derive(Debug, Args)]
@@ -129,8 +140,8 @@ pub struct StackArgs {
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
     /// Only these kinds (repeatable, or comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
-    pub kind: Vec<crate::stack::StackKind>,
+    #[arg(long, value_delimiter = ',', value_name = "KIND", value_parser = parse_stack_kind)]
+    pub kind: Vec<StackKind>,
     /// Only keys seen on at most N hosts.
     #[arg(long, value_name = "N")]
     pub max_hosts: Option<u64>,
@@ -168,7 +179,7 @@ pub struct CollectArgs {
     pub root: Option<PathBuf>,
     /// The OS of the offline root, when its layout does not tell.
     #[arg(long, value_enum, requires = "root")]
-    pub root_os: Option<OsFamily>,
+    pub root_os: Option<RootOs>,
     /// Built-in profile name or path to a profile file.
     #[arg(long, default_value = crate::profile::DEFAULT_PROFILE)]
     pub profile: String,

@@ -2,6 +2,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First, before anything else: a signal from here on is counted, never fatal.
+    let (interrupt, problems) = irsnap::signals::Interrupt::install();
+    for p in problems {
+        eprintln!("irsnap: warning: cannot handle {p}");
+    }
     let command_line: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
@@ -16,10 +21,13 @@ fn main() -> ExitCode {
             };
         }
     };
-    match irsnap::commands::run(cli, command_line) {
+    match irsnap::commands::run(cli, command_line, &interrupt) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {
-            eprintln!("irsnap: error: {e:#}");
+            eprintln!(
+                "irsnap: error: {}",
+                irsnap::commands::term_safe(&format!("{e:#}"))
+            );
             ExitCode::from(irsnap::outcome::Exit::Failed.code())
         }
     }

@@ -2,11 +2,10 @@
 //! files; the built-in ones are embedded in the binary. Unknown collectors, misspelled
 //! options and bad values are refused before anything is collected, with file and line.
 
-use crate::collectors::{
-    CollectorId, ExecutionEventsOptions, PowershellLogsOptions, ProcessOptions,
-    ScheduledTasksOptions, ShellHistoryOptions, TempScriptsOptions,
-};
+use crate::ids::CollectorId;
 use crate::record::Sha256;
+pub use crate::registry::CollectorsSection;
+use crate::units::ByteSize;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -25,7 +24,7 @@ pub enum ProfileError {
         "unknown profile {name:?}: built-in profiles are {known}; or give a path to a .toml file"
     )]
     Unknown { name: String, known: String },
-    #[error("{origin}: cannot read: {source}")]
+    #[error("{origin}: cannot read")]
     Read {
         origin: String,
         #[source]
@@ -37,72 +36,6 @@ pub enum ProfileError {
         line: usize,
         message: String,
     },
-}
-
-/// A size: a whole number of bytes, or a string such as `"64 MiB"`, `"2GB"`, `"512k"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ByteSize(pub u64);
-
-impl ByteSize {
-    pub fn parse(s: &str) -> Result<ByteSize, String> {
-        let t = s.trim();
-        let split = t
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("invalid size {s:?}: expected e.g. \"64 MiB\""))?;
-        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "k" | "kb" | "kib" => 1 << 10,
-            "m" | "mb" | "mib" => 1 << 20,
-            "g" | "gb" | "gib" => 1 << 30,
-            "t" | "tb" | "tib" => 1 << 40,
-            other => {
-                return Err(format!(
-                    "invalid size unit {other:?} in {s:?}: use B, KiB, MiB, GiB or TiB"
-                ));
-            }
-        };
-        let v = n * mult as f64;
-        if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
-            return Err(format!("size {s:?} is out of range"));
-        }
-        Ok(ByteSize(v as u64))
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(ByteSize(n)),
-            Raw::S(s) => ByteSize::parse(&s).map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoOptions {}
-
-/// One optional table per collector: present means enabled.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectorsSection {
-    pub processes: Option<ProcessOptions>,
-    pub network: Option<NoOptions>,
-    pub temp_scripts: Option<TempScriptsOptions>,
-    pub execution_events: Option<ExecutionEventsOptions>,
-    pub powershell_logs: Option<PowershellLogsOptions>,
-    pub shell_history: Option<ShellHistoryOptions>,
-    pub scheduled_tasks: Option<ScheduledTasksOptions>,
 }
 
 /// Limits on the archive as a whole.
@@ -124,6 +57,38 @@ impl Default for ArchiveOptions {
     }
 }
 
+/// Limits on what the run writes as records, so that no host, however much it holds, makes a
+/// run swamp its memory, its time or the output volume. Past a limit the collector is
+/// `partial`, the manifest counts what was left out, and the collectors that can choose keep
+/// what matters most (histories their newest commands, temp directories their shallowest and
+/// newest scripts).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetOptions {
+    /// Records one collector may write.
+    pub max_records_per_collector: u64,
+    /// Bytes of records (their JSON) one collector may write.
+    pub max_record_bytes_per_collector: ByteSize,
+    /// Records the whole run may write.
+    pub max_records: u64,
+    /// Bytes of records the whole run may write.
+    pub max_record_bytes: ByteSize,
+    /// Entries `timeline.jsonl` may hold.
+    pub max_timeline_entries: u64,
+}
+
+impl Default for BudgetOptions {
+    fn default() -> Self {
+        BudgetOptions {
+            max_records_per_collector: 2_000_000,
+            max_record_bytes_per_collector: ByteSize(1 << 30),
+            max_records: 5_000_000,
+            max_record_bytes: ByteSize(2 << 30),
+            max_timeline_entries: 5_000_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
@@ -131,6 +96,8 @@ pub struct Profile {
     pub description: String,
     #[serde(default)]
     pub archive: ArchiveOptions,
+    #[serde(default)]
+    pub budget: BudgetOptions,
     #[serde(default)]
     pub collectors: CollectorsSection,
     /// SHA-256 of the exact text the profile was read from.
@@ -144,15 +111,7 @@ fn zero_sha() -> Sha256 {
 
 impl Profile {
     pub fn enabled(&self, id: CollectorId) -> bool {
-        match id {
-            CollectorId::Processes => self.collectors.processes.is_some(),
-            CollectorId::Network => self.collectors.network.is_some(),
-            CollectorId::TempScripts => self.collectors.temp_scripts.is_some(),
-            CollectorId::ExecutionEvents => self.collectors.execution_events.is_some(),
-            CollectorId::PowershellLogs => self.collectors.powershell_logs.is_some(),
-            CollectorId::ShellHistory => self.collectors.shell_history.is_some(),
-            CollectorId::ScheduledTasks => self.collectors.scheduled_tasks.is_some(),
-        }
+        self.collectors.enabled(id)
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
@@ -171,8 +130,12 @@ impl Profile {
         Ok(p)
     }
 
-    /// A built-in name, or a path to a profile file.
-    pub fn load(name_or_path: &str) -> Result<Profile, ProfileError> {
+    /// A built-in name, or a path to a profile file read with `read` (the command layer
+    /// passes the file system; the library never opens files itself).
+    pub fn load(
+        name_or_path: &str,
+        read: impl FnOnce(&Path) -> std::io::Result<String>,
+    ) -> Result<Profile, ProfileError> {
         if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
             return Profile::parse(text, &format!("built-in profile {name}"));
         }
@@ -187,11 +150,10 @@ impl Profile {
                     .join(", "),
             });
         }
-        let text =
-            std::fs::read_to_string(Path::new(name_or_path)).map_err(|e| ProfileError::Read {
-                origin: name_or_path.to_string(),
-                source: e,
-            })?;
+        let text = read(Path::new(name_or_path)).map_err(|e| ProfileError::Read {
+            origin: name_or_path.to_string(),
+            source: e,
+        })?;
         Profile::parse(&text, name_or_path)
     }
 }
@@ -215,15 +177,6 @@ mod tests {
         for id in CollectorId::ALL {
             assert!(p.enabled(*id), "the example must show {id}");
         }
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(ByteSize::parse("64 MiB").unwrap().0, 64 << 20);
-        assert_eq!(ByteSize::parse("2GB").unwrap().0, 2 << 30);
-        assert_eq!(ByteSize::parse("100").unwrap().0, 100);
-        assert!(ByteSize::parse("12 parsecs").is_err());
-        assert!(ByteSize::parse("MiB").is_err());
     }
 
     #[test]

@@ -10,14 +10,8 @@
 //! and `irsnap schema` on the command line. Field-by-field meaning, and the mapping to ECS
 //! names, is in `schema/README.md`.
 
-use crate::archive::ArchiveWriter;
 use crate::archive::manifest::{Manifest, SCHEMA_VERSION};
-use crate::collectors::CollectorId;
-use crate::record::{
-    ConnectionRecord, ExecutionEventRecord, HistoryRecord, PowershellRecord, ProcessRecord,
-    ScheduledTaskRecord, TempFileRecord,
-};
-use crate::sink::SinkError;
+use crate::ids::CollectorId;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
@@ -61,64 +55,18 @@ pub fn all() -> Vec<SchemaDoc> {
     docs
 }
 
-/// The line schema of one collector's `records/<collector>.jsonl`. The match is exhaustive on
-/// purpose: a new collector does not build until its records have a schema.
+/// The line schema of one collector's `records/<collector>.jsonl` (and of its further parts,
+/// `records/<collector>.<n>.jsonl`), from the registration table: a collector without a
+/// record schema does not build.
 pub fn record_schema(c: CollectorId) -> SchemaDoc {
-    let member = format!("records/{}.jsonl", c.as_str());
-    let name = c.as_str();
-    match c {
-        CollectorId::Processes => finish::<ProcessRecord>(
-            name,
-            member,
-            "irsnap process record",
-            "One line of records/processes.jsonl: one process of the live snapshot, with its \
-             image hash and its ancestry.",
-        ),
-        CollectorId::Network => finish::<ConnectionRecord>(
-            name,
-            member,
-            "irsnap connection record",
-            "One line of records/network.jsonl: one TCP or UDP socket with its owning \
-             process(es).",
-        ),
-        CollectorId::TempScripts => finish::<TempFileRecord>(
-            name,
-            member,
-            "irsnap staged-file record",
-            "One line of records/temp_scripts.jsonl: one script, executable or special file \
-             found in a staging directory.",
-        ),
-        CollectorId::ExecutionEvents => finish::<ExecutionEventRecord>(
-            name,
-            member,
-            "irsnap execution event record",
-            "One line of records/execution_events.jsonl: a typed event-log event \
-             (record_type = event, told apart by kind) or one log file's read summary \
-             (record_type = log_file).",
-        ),
-        CollectorId::PowershellLogs => finish::<PowershellRecord>(
-            name,
-            member,
-            "irsnap PowerShell record",
-            "One line of records/powershell_logs.jsonl, by record_type: event, script_block \
-             (a reassembled 4104 block), psreadline (one history command) or log_file.",
-        ),
-        CollectorId::ShellHistory => finish::<HistoryRecord>(
-            name,
-            member,
-            "irsnap shell history record",
-            "One line of records/shell_history.jsonl: one command of a shell or interpreter \
-             history file.",
-        ),
-        CollectorId::ScheduledTasks => finish::<ScheduledTaskRecord>(
-            name,
-            member,
-            "irsnap scheduled task record",
-            "One line of records/scheduled_tasks.jsonl: something scheduled to run (Windows \
-             task or .job, cron line, cron script, anacron, at job, systemd timer), told \
-             apart by kind.",
-        ),
-    }
+    let r = crate::registry::record_schema(c);
+    finish_schema(
+        r.schema,
+        c.as_str(),
+        c.records_member().to_string(),
+        r.title,
+        r.description,
+    )
 }
 
 fn finish<T: JsonSchema>(
@@ -130,7 +78,22 @@ fn finish<T: JsonSchema>(
     let generator = SchemaSettings::draft2020_12()
         .for_serialize()
         .into_generator();
-    let mut schema: Schema = generator.into_root_schema_for::<T>();
+    finish_schema(
+        generator.into_root_schema_for::<T>(),
+        name,
+        describes,
+        title,
+        description,
+    )
+}
+
+fn finish_schema(
+    mut schema: Schema,
+    name: &'static str,
+    describes: String,
+    title: &str,
+    description: &str,
+) -> SchemaDoc {
     absent_not_null(&mut schema);
     // Identity first, then the body as generated: the files read top-down.
     let mut out = serde_json::Map::new();
@@ -224,14 +187,6 @@ fn strip_null(prop: &mut Value) {
 
 /// Write every schema as `schema/<name>.schema.json`, before the manifest, so each is listed
 /// and hashed in it: an archive carries the exact definition of its own records.
-pub fn write_to_archive(archive: &mut ArchiveWriter) -> Result<(), SinkError> {
-    for doc in all() {
-        let member = format!("{SCHEMA_DIR}/{}", doc.file_name());
-        archive.add_bytes(&member, doc.to_text().as_bytes(), None)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use irsnap::parsers::shell_history::{HistoryKind, parse_history};
 use irsnap::parsers::systemd_unit::{parse_unit, timer_target_unit};
 use irsnap::parsers::task_xml::parse_task_xml;
 use irsnap::record::Sha256;
-use irsnap::source::{LiveSource, Source};
+use irsnap::source::{FileSource, LiveHost, LiveSource};
 
 use crate::harness::fixture;
 

@@ -267,7 +267,20 @@ fn sigterm_leaves_a_valid_archive_marked_interrupted() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    // Signal once the archive exists (a signal before it ends the run with nothing written,
+    // which tests/signals.rs covers), however loaded the machine is.
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(20)
+        && !std::fs::read_dir(&out)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            })
+            .unwrap_or(false)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
     let pid = run.id().to_string();
     assert!(
         Command::new("kill")

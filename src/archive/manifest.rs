@@ -1,10 +1,10 @@
 //! `manifest.json`: what the archive holds and how it came to be. Written last; `verify`
 //! checks every other member against it.
 
-use crate::collectors::CollectorId;
+use crate::ids::CollectorId;
 use crate::outcome::{CollectorStatus, RunStatus};
+use crate::record::{FileMeta, HostFacts, SourceDescription};
 use crate::record::{Sha256, Timestamp};
-use crate::source::{FileMeta, HostFacts, SourceDescription};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field of the manifest or a record changes meaning or name.
@@ -36,6 +36,10 @@ pub struct Manifest {
     pub ended: Timestamp,
     pub status: RunStatus,
     pub collectors: Vec<CollectorReport>,
+    /// Detection, Sigma, timeline, report and schema, each with its own status.
+    #[serde(default)]
+    pub stages: Vec<StageReport>,
+    /// Last, by design: the writer streams the list in place of the empty array.
     pub members: Vec<MemberEntry>,
 }
 
@@ -104,6 +108,9 @@ pub struct CollectorReport {
     pub status: CollectorStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why it did not run, when it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<SkipReason>,
     pub records: u64,
     pub files: u64,
     pub duration_ms: u64,
@@ -112,6 +119,102 @@ pub struct CollectorReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
     pub warning_count: u64,
+    /// What the run's budgets left out of this collector's records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<LeftOut>,
+    /// The members holding its records, when they fill more than `records/<id>.jsonl`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_members: Vec<String>,
+}
+
+impl CollectorReport {
+    pub fn new(id: CollectorId) -> CollectorReport {
+        CollectorReport {
+            id,
+            status: CollectorStatus::Skipped,
+            reason: None,
+            skipped: None,
+            records: 0,
+            files: 0,
+            duration_ms: 0,
+            error_count: 0,
+            errors: Vec::new(),
+            warning_count: 0,
+            left_out: None,
+            record_members: Vec::new(),
+        }
+    }
+
+    /// Skipped because it cannot apply here (a live-only collector on an offline root,
+    /// Windows logs on Linux): that does not make a run partial.
+    pub fn not_applicable(&self) -> bool {
+        self.status == CollectorStatus::Skipped
+            && matches!(
+                self.skipped,
+                Some(SkipReason::LiveOnly | SkipReason::NotApplicable)
+            )
+    }
+}
+
+/// Why a collector did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// It reads the running host (processes, sockets) and the source is an offline root.
+    LiveOnly,
+    /// The artifact cannot exist on this source (Windows event logs on a Linux host).
+    NotApplicable,
+    /// A signal arrived before it started.
+    Interrupted,
+    /// The deadline passed before it started.
+    Deadline,
+}
+
+/// Records a budget left out: how many, and which limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LeftOut {
+    pub records: u64,
+    pub bytes: u64,
+    pub reason: String,
+}
+
+/// A step of the run after (or beside) the collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Built-in and `--rules` rules, and the joins, over every record.
+    Detection,
+    /// `--sigma` rules.
+    Sigma,
+    /// `timeline.jsonl`.
+    Timeline,
+    /// `findings.jsonl`, `report.html`, `report.md`.
+    Report,
+    /// `schema/*.schema.json`.
+    Schema,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Detection => "detection",
+            Stage::Sigma => "sigma",
+            Stage::Timeline => "timeline",
+            Stage::Report => "report",
+            Stage::Schema => "schema",
+        }
+    }
+}
+
+/// How a stage fared. A failed stage costs only its own output: the archive is finished and
+/// the run is `partial`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StageReport {
+    pub stage: Stage,
+    pub status: CollectorStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub duration_ms: u64,
 }
 
 /// One member of the archive other than `manifest.json`.

@@ -3,21 +3,26 @@
 //! and renamed only when complete, with a `sha256sum` sidecar.
 //!
 //! The byte pipeline: zip stream -> [age encryptor, with `--encrypt-to`] -> hashing writer ->
-//! buffered file. The archive's SHA-256 (sidecar, summary) is therefore always that of the
+//! output file. The archive's SHA-256 (sidecar, summary) is therefore always that of the
 //! file on disk: the ciphertext when encrypted. With encryption, every byte that reaches the
 //! disk, from the first, is ciphertext: the `.partial` file is never plaintext either.
+//!
+//! Nothing grows with what the host holds: records stream into a per-collector member kept
+//! deflated in memory (a zip member must be written whole while raw copies stream in between)
+//! and go out in parts of at most [`RECORD_PART_BYTES`] compressed (`records/<c>.jsonl`, then
+//! `records/<c>.2.jsonl`, ...); the manifest's member list is kept deflated too; member names
+//! are remembered by a 64-bit digest. A failed run never leaves a `.partial` behind
+//! ([`ArchiveWriter::abort`], and [`ArchiveWriter::finish`] on failure).
 
 use super::crypt::{Recipients, Sealed};
 use super::manifest::{Manifest, MemberEntry, OriginalFile};
 use super::names::{member_for_logical, sanitize_member};
-use crate::collectors::CollectorId;
-use crate::record::{Record, Sha256};
+use crate::ids::{CollectorId, OsFamily, RecordAt};
+use crate::record::Sha256;
 use crate::sink::{FileOutcome, FileRequest, SinkError, stream_copy};
-use crate::source::OsFamily;
-use crate::timeline::{Timeline, TimelineStats};
 use base64::Engine;
 use sha2::Digest;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -66,27 +71,129 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-type Zip = ZipWriter<StreamWriter<Sealed<HashingWriter<BufWriter<File>>>>>;
+type Zip = ZipWriter<StreamWriter<Sealed<HashingWriter<OutputFile>>>>;
 
-#[derive(Default)]
-struct RecordBuffer {
-    data: Vec<u8>,
+/// The archive file on the output volume. The first write error is kept (it is the one worth
+/// telling: "no space left", not the zip writer's "already closed" that follows) and every
+/// later write is discarded, so nothing after it can mistake a broken archive for a good one
+/// or print the zip library's own complaints.
+pub struct OutputFile {
+    file: BufWriter<File>,
+    failed: std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>,
+}
+
+impl OutputFile {
+    fn fail(&mut self, e: std::io::Error) -> std::io::Error {
+        let copy = std::io::Error::new(e.kind(), e.to_string());
+        if let Ok(mut f) = self.failed.lock()
+            && f.is_none()
+        {
+            *f = Some(e);
+        }
+        copy
+    }
+
+    fn has_failed(&self) -> bool {
+        self.failed.lock().map(|f| f.is_some()).unwrap_or(true)
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.has_failed() {
+            return Ok(buf.len());
+        }
+        self.file.write(buf).map_err(|e| self.fail(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.has_failed() {
+            return Ok(());
+        }
+        self.file.flush().map_err(|e| self.fail(e))
+    }
+}
+
+/// Compressed bytes of one records part held in memory before it goes into the archive.
+pub const RECORD_PART_BYTES: u64 = 16 << 20;
+
+/// The records of the collector that is running, deflated into a one-member zip in memory
+/// (its raw bytes are then copied into the archive without inflating them again).
+struct RecordPart {
+    id: CollectorId,
+    /// 1 for `records/<c>.jsonl`, then 2, 3...
+    part: u32,
+    name: String,
+    zip: ZipWriter<std::io::Cursor<Vec<u8>>>,
+    hasher: sha2::Sha256,
+    size: u64,
+    /// Lines in this part.
+    lines: u64,
+}
+
+/// What one collector's records came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordsWritten {
+    pub records: u64,
+    /// The members that hold them, in order (one unless the records filled several parts).
+    pub members: Vec<String>,
+}
+
+/// The manifest's member list, kept as deflated JSON lines until the manifest is written.
+struct MemberLog {
+    enc: flate2::write::DeflateEncoder<Vec<u8>>,
     count: u64,
+}
+
+impl MemberLog {
+    fn new() -> MemberLog {
+        MemberLog {
+            enc: flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast()),
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, e: &MemberEntry) -> Result<(), SinkError> {
+        serde_json::to_writer(&mut self.enc, e).map_err(SinkError::Serialize)?;
+        self.enc.write_all(b"\n").map_err(SinkError::Write)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Write the entries as the elements of a JSON array, one at a time.
+    fn write_array(self, out: &mut dyn Write) -> Result<(), SinkError> {
+        let data = self.enc.finish().map_err(SinkError::Write)?;
+        let reader = std::io::BufReader::new(flate2::read::DeflateDecoder::new(&data[..]));
+        out.write_all(b"[").map_err(SinkError::Write)?;
+        for (i, line) in std::io::BufRead::lines(reader).enumerate() {
+            let line = line.map_err(SinkError::Write)?;
+            if i > 0 {
+                out.write_all(b",").map_err(SinkError::Write)?;
+            }
+            out.write_all(b"\n    ").map_err(SinkError::Write)?;
+            out.write_all(line.as_bytes()).map_err(SinkError::Write)?;
+        }
+        out.write_all(b"\n  ]").map_err(SinkError::Write)?;
+        Ok(())
+    }
 }
 
 pub struct ArchiveWriter {
     zip: Zip,
+    /// The first error of the output file, once there was one.
+    failed: std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>,
     partial: PathBuf,
     final_path: PathBuf,
     os: OsFamily,
-    members: Vec<MemberEntry>,
-    names: HashSet<String>,
-    records: BTreeMap<CollectorId, RecordBuffer>,
-    /// Timestamped facts of the records flushed so far; `None` once `timeline.jsonl` is
-    /// written.
-    timeline: Option<Timeline>,
+    members: MemberLog,
+    /// Digests of the member names used so far (a collision only renames a member).
+    names: HashSet<u64>,
+    records: Option<RecordPart>,
+    /// Parts already written for the running collector's records.
+    record_members: Vec<String>,
+    record_count: u64,
     /// Uncompressed bytes handed to the zip so far: an upper bound of what it occupies, give
-    /// or take deflate's worst-case growth (accounted for in [`Self::over_budget`]).
+    /// or take deflate's worst-case growth (accounted for in [`Self::room`]).
     written: u64,
     /// At most this many bytes of raw copies and records (profile cap and free space).
     budget: Option<u64>,
@@ -99,6 +206,8 @@ pub struct Finished {
     pub sha256: Sha256,
     pub size: u64,
     pub sidecar: PathBuf,
+    /// Why the sidecar could not be written, when it could not.
+    pub sidecar_error: Option<String>,
 }
 
 fn zip_time(t: Option<crate::record::Timestamp>) -> zip::DateTime {
@@ -143,24 +252,30 @@ impl ArchiveWriter {
             .write(true)
             .create_new(true)
             .open(&partial)?;
-        let sealed =
-            match recipients.seal(HashingWriter::new(BufWriter::with_capacity(1 << 20, file))) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&partial);
-                    return Err(e);
-                }
-            };
+        let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let out = OutputFile {
+            file: BufWriter::with_capacity(1 << 20, file),
+            failed: std::sync::Arc::clone(&failed),
+        };
+        let sealed = match recipients.seal(HashingWriter::new(out)) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        };
         let zip = ZipWriter::new_stream(sealed);
         Ok(ArchiveWriter {
             zip,
+            failed,
             partial,
             final_path,
             os,
-            members: Vec::new(),
+            members: MemberLog::new(),
             names: HashSet::new(),
-            records: BTreeMap::new(),
-            timeline: Some(Timeline::new()),
+            records: None,
+            record_members: Vec::new(),
+            record_count: 0,
             written: 0,
             budget: None,
         })
@@ -181,15 +296,39 @@ impl ArchiveWriter {
         &self.partial
     }
 
+    fn name_digest(name: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same digest on every run.
+        let mut h = std::hash::DefaultHasher::new();
+        name.hash(&mut h);
+        h.finish()
+    }
+
     fn unique_name(&mut self, wanted: String) -> String {
         let mut name = wanted.clone();
         let mut i = 2u64;
-        while self.names.contains(&name) {
+        while self.names.contains(&Self::name_digest(&name)) {
             name = format!("{wanted}~{i}");
             i += 1;
         }
-        self.names.insert(name.clone());
+        self.names.insert(Self::name_digest(&name));
         name
+    }
+
+    /// The first error writing the archive file, once there was one: the archive is broken
+    /// and the run must end with [`Self::abort`].
+    pub fn output_error(&self) -> Option<(std::io::ErrorKind, String)> {
+        match self.failed.lock() {
+            Ok(f) => f.as_ref().map(|e| (e.kind(), e.to_string())),
+            Err(_) => Some((std::io::ErrorKind::Other, "output state lost".into())),
+        }
+    }
+
+    /// Bytes of the archive on disk so far (for messages about a full volume).
+    pub fn bytes_on_disk(&self) -> u64 {
+        std::fs::metadata(&self.partial)
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     fn options(mtime: Option<crate::record::Timestamp>, large: bool) -> SimpleFileOptions {
@@ -225,8 +364,35 @@ impl ArchiveWriter {
             collector,
             original: None,
         };
-        self.members.push(entry.clone());
+        self.members.push(&entry)?;
         Ok(entry)
+    }
+
+    /// Write a generated member by streaming into it (the timeline, findings, reports):
+    /// `fill` writes the content and may fail; the member then holds what it wrote and the
+    /// error is returned with it.
+    pub fn add_stream<T>(
+        &mut self,
+        name: &str,
+        collector: Option<CollectorId>,
+        fill: impl FnOnce(&mut dyn Write) -> std::io::Result<T>,
+    ) -> Result<(MemberEntry, std::io::Result<T>), SinkError> {
+        let name = self.unique_name(sanitize_member(name));
+        self.zip
+            .start_file(name.clone(), Self::options(Some(chrono::Utc::now()), true))?;
+        let mut hw = HashingWriter::new(&mut self.zip);
+        let result = fill(&mut hw);
+        let (_, sha256, size) = hw.finish();
+        self.written += size;
+        let entry = MemberEntry {
+            path: name,
+            size,
+            sha256,
+            collector,
+            original: None,
+        };
+        self.members.push(&entry)?;
+        Ok((entry, result))
     }
 
     /// Hash (and, when asked, copy) one source file in a single pass.
@@ -273,7 +439,7 @@ impl ArchiveWriter {
         let (_, member_sha, member_size) = hw.finish();
         self.written += member_size;
         outcome.member = Some(name.clone());
-        self.members.push(MemberEntry {
+        self.members.push(&MemberEntry {
             path: name,
             size: member_size,
             sha256: member_sha,
@@ -287,66 +453,175 @@ impl ArchiveWriter {
                 truncated: outcome.truncated,
                 read_error: outcome.read_error.clone(),
             }),
-        });
+        })?;
         Ok(outcome)
     }
 
-    /// Buffer one record; it is written when its collector ends ([`Self::flush_records`]),
-    /// because a zip member must be written whole while files stream in between.
-    pub fn add_record(&mut self, collector: CollectorId, rec: &Record) -> Result<(), SinkError> {
-        let buf = self.records.entry(collector).or_default();
-        serde_json::to_writer(&mut buf.data, rec).map_err(SinkError::Serialize)?;
-        buf.data.push(b'\n');
-        buf.count += 1;
+    fn start_part(&mut self, id: CollectorId, part: u32) -> Result<(), SinkError> {
+        let name = RecordAt {
+            collector: id,
+            part,
+            line: 0,
+        }
+        .member()
+        .into_owned();
+        let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file(name.clone(), Self::options(Some(chrono::Utc::now()), true))?;
+        self.records = Some(RecordPart {
+            id,
+            part,
+            name,
+            zip,
+            hasher: sha2::Sha256::new(),
+            size: 0,
+            lines: 0,
+        });
         Ok(())
     }
 
-    /// Write `records/<collector>.jsonl` (an empty member when there were no records, so a
-    /// reader can tell "ran, found nothing" from "did not run").
-    ///
-    /// The buffer's timestamped facts go into the timeline on the way, and the bytes are
-    /// returned for readers of the run's own records (detection) that should see exactly what
-    /// the archive holds.
-    pub fn flush_records(&mut self, collector: CollectorId) -> Result<(u64, Vec<u8>), SinkError> {
-        let buf = self.records.remove(&collector).unwrap_or_default();
-        let entry = self.add_bytes(
-            &format!("records/{}.jsonl", collector.as_str()),
-            &buf.data,
-            Some(collector),
-        )?;
-        if let Some(t) = &mut self.timeline {
-            t.add_records(collector, &entry.path, &buf.data);
+    /// Append one serialized record (one line, without its newline) to `records/<id>.jsonl`;
+    /// returns where it landed. Records of one collector come together: a record of another
+    /// collector ends the previous collector's records.
+    pub fn add_record(&mut self, id: CollectorId, json: &[u8]) -> Result<RecordAt, SinkError> {
+        match &self.records {
+            Some(r) if r.id == id => {}
+            Some(_) => {
+                self.end_records()?;
+                self.start_part(id, 1)?;
+            }
+            None => self.start_part(id, 1)?,
         }
-        Ok((buf.count, buf.data))
+        let Some(part) = self.records.as_mut() else {
+            return Err(SinkError::Write(std::io::Error::other(
+                "records part missing",
+            )));
+        };
+        part.zip.write_all(json).map_err(SinkError::Write)?;
+        part.zip.write_all(b"\n").map_err(SinkError::Write)?;
+        part.hasher.update(json);
+        part.hasher.update(b"\n");
+        part.size += json.len() as u64 + 1;
+        part.lines += 1;
+        self.record_count += 1;
+        let at = RecordAt {
+            collector: id,
+            part: part.part,
+            line: part.lines,
+        };
+        let compressed = part
+            .zip
+            .get_ref()
+            .map(|c| c.get_ref().len() as u64)
+            .unwrap_or(0);
+        if compressed >= RECORD_PART_BYTES {
+            let next = part.part + 1;
+            self.flush_part()?;
+            self.start_part(id, next)?;
+        }
+        Ok(at)
     }
 
-    /// Write `timeline.jsonl` from the records flushed so far (pending buffers are flushed
-    /// first). Later records are not in it; [`Self::finish`] writes it if nobody did.
-    /// `None` when it was written already.
-    pub fn write_timeline(&mut self) -> Result<Option<TimelineStats>, SinkError> {
-        let pending: Vec<CollectorId> = self.records.keys().copied().collect();
-        for c in pending {
-            self.flush_records(c)?;
-        }
-        let Some(timeline) = self.timeline.take() else {
-            return Ok(None);
+    /// Copy the part held in memory into the archive.
+    fn flush_part(&mut self) -> Result<(), SinkError> {
+        let Some(part) = self.records.take() else {
+            return Ok(());
         };
-        let stats = timeline.stats().clone();
-        self.add_bytes(crate::timeline::MEMBER, &timeline.into_jsonl(), None)?;
-        Ok(Some(stats))
+        let RecordPart {
+            id,
+            name,
+            zip,
+            hasher,
+            size,
+            ..
+        } = part;
+        let bytes = zip.finish()?.into_inner();
+        let mut mini = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
+        let file = mini.by_index_raw(0)?;
+        let name = self.unique_name(name);
+        self.zip.raw_copy_file_rename(file, name.clone())?;
+        self.written += size;
+        self.members.push(&MemberEntry {
+            path: name.clone(),
+            size,
+            sha256: Sha256(hasher.finalize().into()),
+            collector: Some(id),
+            original: None,
+        })?;
+        self.record_members.push(name);
+        Ok(())
+    }
+
+    /// The running collector's records end: its last part goes into the archive (an empty
+    /// `records/<id>.jsonl` when it wrote none, so a reader can tell "ran, found nothing"
+    /// from "did not run").
+    pub fn end_records_of(&mut self, id: CollectorId) -> Result<RecordsWritten, SinkError> {
+        if self.records.as_ref().is_none_or(|r| r.id != id) && self.record_members.is_empty() {
+            self.end_records()?;
+            self.start_part(id, 1)?;
+        }
+        self.end_records()
+    }
+
+    fn end_records(&mut self) -> Result<RecordsWritten, SinkError> {
+        self.flush_part()?;
+        Ok(RecordsWritten {
+            records: std::mem::take(&mut self.record_count),
+            members: std::mem::take(&mut self.record_members),
+        })
+    }
+
+    /// Give up: close nothing, write nothing more, and remove the `.partial` file, so that a
+    /// failed run never leaves something that looks like an archive. The zip writer is not
+    /// dropped normally: its destructor would try to finish the archive on a broken output
+    /// and print its own debugging text.
+    pub fn abort(self) -> PathBuf {
+        let partial = self.partial.clone();
+        std::mem::forget(self.zip);
+        let _ = std::fs::remove_file(&partial);
+        partial
     }
 
     /// Write the manifest last, close the zip, make it durable, rename it, write the sidecar.
-    pub fn finish(mut self, manifest: &mut Manifest) -> Result<Finished, SinkError> {
-        // Flushes the records still buffered, then writes the timeline if nobody did.
-        self.write_timeline()?;
-        manifest.members = std::mem::take(&mut self.members);
-        let json = serde_json::to_vec_pretty(manifest).map_err(SinkError::Serialize)?;
+    /// `manifest.members` is ignored: the writer's own list of what it wrote goes in.
+    pub fn finish(self, manifest: &Manifest) -> Result<Finished, SinkError> {
+        let partial = self.partial.clone();
+        let failed = std::sync::Arc::clone(&self.failed);
+        let result = self.finish_inner(manifest);
+        if result.is_err() {
+            // A failed finish leaves nothing that claims to be an archive.
+            let _ = std::fs::remove_file(&partial);
+        }
+        // The first output error, when there was one, is the cause worth telling.
+        match (result, failed.lock().ok().and_then(|mut f| f.take())) {
+            (Err(_), Some(first)) => Err(SinkError::Write(first)),
+            (r, _) => r,
+        }
+    }
+
+    fn finish_inner(mut self, manifest: &Manifest) -> Result<Finished, SinkError> {
+        self.end_records()?;
+        let mut head = manifest.clone();
+        head.members = Vec::new();
+        let json = serde_json::to_vec_pretty(&head).map_err(SinkError::Serialize)?;
+        // The pretty printer ends with `"members": []` and the closing brace; the member list,
+        // held compressed, is streamed in its place.
+        let tail: &[u8] = b"\"members\": []\n}";
+        let Some(prefix) = json.strip_suffix(tail) else {
+            return Err(SinkError::Write(std::io::Error::other(
+                "manifest layout: members is not the last field",
+            )));
+        };
         self.zip.start_file(
             "manifest.json",
-            Self::options(Some(chrono::Utc::now()), false),
+            Self::options(Some(chrono::Utc::now()), true),
         )?;
-        self.zip.write_all(&json).map_err(SinkError::Write)?;
+        self.zip.write_all(prefix).map_err(SinkError::Write)?;
+        self.zip
+            .write_all(b"\"members\": ")
+            .map_err(SinkError::Write)?;
+        let members = std::mem::replace(&mut self.members, MemberLog::new());
+        members.write_array(&mut self.zip)?;
+        self.zip.write_all(b"\n}").map_err(SinkError::Write)?;
         let _ = self.zip.set_comment(format!(
             "{} {} triage archive; manifest.json lists every member with its SHA-256",
             env!("CARGO_PKG_NAME"),
@@ -355,25 +630,38 @@ impl ArchiveWriter {
         let stream = self.zip.finish()?;
         // age's last chunk is written here: the file must not be synced or renamed before.
         let hashing = stream.into_inner().finish().map_err(SinkError::Write)?;
-        let (buffered, sha256, size) = hashing.finish();
-        let file = buffered
+        let (out, sha256, size) = hashing.finish();
+        if out.has_failed() {
+            return Err(SinkError::Write(std::io::Error::other("the output failed")));
+        }
+        let file = out
+            .file
             .into_inner()
             .map_err(|e| SinkError::Write(e.into_error()))?;
         file.sync_all().map_err(SinkError::Write)?;
         drop(file);
         std::fs::rename(&self.partial, &self.final_path).map_err(SinkError::Write)?;
+
         let sidecar = sidecar_path(&self.final_path);
         let file_name = self
             .final_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        std::fs::write(&sidecar, format!("{sha256}  {file_name}\n")).map_err(SinkError::Write)?;
+        // The archive is complete without its sidecar; a sidecar that cannot be written (the
+        // volume filled up at the very end) is said, not fatal.
+        let sidecar_error = std::fs::write(&sidecar, format!("{sha256}  {file_name}\n"))
+            .err()
+            .map(|e| {
+                let _ = std::fs::remove_file(&sidecar);
+                e.to_string()
+            });
         Ok(Finished {
             path: self.final_path,
             sha256,
             size,
             sidecar,
+            sidecar_error,
         })
     }
 }
@@ -452,6 +740,7 @@ mod tests {
             ended: chrono::Utc::now(),
             status: RunStatus::Complete,
             collectors: vec![],
+            stages: vec![],
             members: vec![],
         }
     }
@@ -486,13 +775,18 @@ mod tests {
             .unwrap();
         assert!(c.copy_skipped.is_some() && c.member.is_none());
         assert_eq!(c.sha256, Some(Sha256::digest(&data)));
-        let mut m = manifest();
-        let done = w.finish(&mut m).unwrap();
+        let done = w.finish(&manifest()).unwrap();
         assert!(done.path.exists());
-        // Two raw copies, and the (empty) timeline.
-        assert_eq!(m.members.len(), 3);
+        // Two raw copies, as the manifest in the archive lists them.
+        let mut zip = zip::ZipArchive::new(File::open(&done.path).unwrap()).unwrap();
+        let mut text = String::new();
+        zip.by_name("manifest.json")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        let m: Manifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(m.members.len(), 2);
         assert!(m.members[1].original.as_ref().unwrap().truncated);
-        assert_eq!(m.members[2].path, crate::timeline::MEMBER);
     }
 
     #[test]
@@ -506,8 +800,7 @@ mod tests {
             ArchiveWriter::create_sealed(dir.path(), "a.zip.age", OsFamily::Linux, &r).unwrap();
         w.add_bytes("records/x.jsonl", b"{\"secret_marker\":1}\n", None)
             .unwrap();
-        let mut m = manifest();
-        let done = w.finish(&mut m).unwrap();
+        let done = w.finish(&manifest()).unwrap();
         let bytes = std::fs::read(&done.path).unwrap();
         assert!(bytes.starts_with(AGE_MAGIC));
         assert!(!bytes.windows(13).any(|w| w == b"manifest.json"));

@@ -84,8 +84,8 @@ impl LogRead {
 }
 
 /// An error message that names the cause, and says "not elevated" when that is the reason.
-pub fn describe_error(e: &SourceError) -> String {
-    if e.is_permission_denied() && !crate::privilege::is_elevated() {
+pub fn describe_error(ctx: &super::Context, e: &SourceError) -> String {
+    if e.is_permission_denied() && !ctx.elevated {
         format!("{e} (not elevated: run irsnap as Administrator/root to read it)")
     } else {
         e.to_string()
@@ -163,14 +163,14 @@ pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<F
         if matched.is_empty() && !has_wildcard(&name_pat) {
             out.warn(format!(
                 "{} not present",
-                ctx.source.display_path(&Path::new(&dir).join(&name_pat))
+                ctx.fs.display_path(&Path::new(&dir).join(&name_pat))
             ));
         }
         for (_, logical) in matched {
             if seen.insert(logical.clone()) {
                 found.push(FoundLog {
                     logical: logical.clone(),
-                    display: ctx.source.display_path(logical),
+                    display: ctx.fs.display_path(logical),
                 });
             }
         }
@@ -181,7 +181,7 @@ pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<F
 /// Files (and links, which the source follows only in scope) of one folder.
 fn list_dir(ctx: &Context, dir: &str, out: &mut dyn Sink) -> Option<Vec<(String, PathBuf)>> {
     let logical = Path::new(dir);
-    match ctx.source.read_dir(logical) {
+    match ctx.fs.read_dir(logical) {
         Ok(entries) => Some(
             entries
                 .into_iter()
@@ -196,15 +196,15 @@ fn list_dir(ctx: &Context, dir: &str, out: &mut dyn Sink) -> Option<Vec<(String,
         Err(e) if e.is_not_found() => {
             out.warn(format!(
                 "no event log folder at {}",
-                ctx.source.display_path(logical)
+                ctx.fs.display_path(logical)
             ));
             None
         }
         Err(e) => {
             out.error(format!(
                 "cannot list {}: {}",
-                ctx.source.display_path(logical),
-                describe_error(&e)
+                ctx.fs.display_path(logical),
+                describe_error(ctx, &e)
             ));
             None
         }
@@ -230,7 +230,7 @@ pub fn copy_log(
     log: &FoundLog,
     max_in_memory: u64,
 ) -> Result<Option<CopiedLog>, CollectError> {
-    let mut opened = match ctx.source.open(&log.logical) {
+    let mut opened = match ctx.fs.open(&log.logical) {
         Ok(f) => f,
         Err(e) if e.is_not_found() => {
             // Listed a moment ago: rotated or deleted while we ran.
@@ -241,7 +241,7 @@ pub fn copy_log(
             out.error(format!(
                 "cannot read {}: {}",
                 log.display,
-                describe_error(&e)
+                describe_error(ctx, &e)
             ));
             return Ok(None);
         }
@@ -304,10 +304,10 @@ pub fn parse_log(
              of the first read)",
             copied.max_in_memory
         )));
-        match ctx.source.open(&log.logical) {
+        match ctx.fs.open(&log.logical) {
             Ok(f) => read_events(f.file, &mut guarded),
             Err(e) => {
-                let msg = format!("cannot re-open to parse: {}", describe_error(&e));
+                let msg = format!("cannot re-open to parse: {}", describe_error(ctx, &e));
                 read.messages.push(Message::Error(msg.clone()));
                 read.parse_error = Some(msg);
                 return read;
@@ -453,7 +453,7 @@ pub fn before_since(ctx: &Context, time: Option<Timestamp>) -> bool {
 }
 
 /// Why the event-log collectors do not apply: only Windows evidence has these logs.
-pub fn not_windows(source: &dyn crate::source::Source) -> Option<String> {
+pub fn not_windows(source: &dyn crate::source::FileSource) -> Option<String> {
     (source.os() != crate::source::OsFamily::Windows)
         .then(|| "no Windows event logs on this source".into())
 }
@@ -524,13 +524,7 @@ mod tests {
         let (_dir, src) = root_with("SYSMON.EVTX", &data);
         let cancel = super::super::Cancel::default();
         let shared = super::super::Shared::default();
-        let ctx = Context {
-            source: &src,
-            cancel: &cancel,
-            since: None,
-            shared: &shared,
-            exclude: Vec::new(),
-        };
+        let ctx = Context::new(&src, &cancel, &shared);
         let mut out = crate::sink::MemorySink::default();
         let patterns = vec!["sysmon.evtx".to_string()];
         let sel = LogSelection {
@@ -550,9 +544,7 @@ mod tests {
         let read = parse_log(&ctx, &logs[0], copied, |_| {
             seen += 1;
             if seen == 10 {
-                cancel
-                    .signalled
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                cancel.interrupt.raise();
             }
             ControlFlow::Continue(())
         });
@@ -581,13 +573,7 @@ mod tests {
             super::super::Cancel::default(),
             super::super::Shared::default(),
         );
-        let ctx = Context {
-            source: &src,
-            cancel: &cancel,
-            since: None,
-            shared: &shared,
-            exclude: Vec::new(),
-        };
+        let ctx = Context::new(&src, &cancel, &shared);
         let mut out = crate::sink::MemorySink::default();
         let patterns = vec!["Application.evtx".to_string(), "Missing.evtx".to_string()];
         let sel = LogSelection {

@@ -24,12 +24,12 @@
 //! created", "4698(S): A scheduled task was created"; Microsoft-Windows-TaskScheduler manifest.
 
 use super::evtx_files::{self, DEFAULT_LOG_DIR, DEFAULT_MAX_IN_MEMORY, FoundLog, LogSelection};
-use super::{CollectError, Collector, CollectorId, Context};
+use super::{CollectError, Collector, Context};
 use crate::parsers::exec_events::exec_event_from_raw;
-use crate::profile::ByteSize;
 use crate::record::{ExecEventRecord, ExecutionEventRecord, Record};
 use crate::sink::Sink;
-use crate::source::Source;
+use crate::source::FileSource;
+use crate::units::ByteSize;
 use serde::Deserialize;
 use std::ops::ControlFlow;
 
@@ -76,11 +76,7 @@ impl ExecutionEvents {
 }
 
 impl Collector for ExecutionEvents {
-    fn id(&self) -> CollectorId {
-        CollectorId::ExecutionEvents
-    }
-
-    fn not_applicable(&self, source: &dyn Source) -> Option<String> {
+    fn not_applicable(&self, source: &dyn FileSource) -> Option<String> {
         evtx_files::not_windows(source)
     }
 

@@ -4,7 +4,7 @@
 //! Without root, sockets of other users' processes have no owner: the record says so and
 //! keeps the socket's uid. Live only.
 
-use super::{CollectError, Collector, CollectorId, Context};
+use super::{CollectError, Collector, Context};
 use crate::record::{ConnectionRecord, OwnerStatus, ProcessRecord, Record, SocketOwner};
 use crate::sink::Sink;
 use std::collections::HashMap;
@@ -12,12 +12,8 @@ use std::collections::HashMap;
 pub struct Network;
 
 impl Collector for Network {
-    fn id(&self) -> CollectorId {
-        CollectorId::Network
-    }
-
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {
-        let sockets = ctx.source.connections()?;
+        let sockets = ctx.live()?.connections()?;
         let empty = Vec::new();
         let procs: HashMap<u32, &ProcessRecord> = ctx
             .shared
@@ -27,7 +23,7 @@ impl Collector for Network {
             .iter()
             .map(|p| (p.pid, p))
             .collect();
-        let elevated = crate::privilege::is_elevated();
+        let elevated = ctx.elevated;
         let mut unresolved = 0u64;
         for s in sockets {
             let owners: Vec<SocketOwner> = s

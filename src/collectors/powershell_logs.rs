@@ -30,15 +30,15 @@
 //! Mandiant, "Greater Visibility Through PowerShell Logging" (2016).
 
 use super::evtx_files::{self, DEFAULT_LOG_DIR, DEFAULT_MAX_IN_MEMORY, FoundLog, LogSelection};
-use super::{CollectError, Collector, CollectorId, Context};
+use super::{CollectError, Collector, Context};
 use crate::parsers::powershell::{PsEventKind, ScriptBlockAssembler, ps_event_from_raw};
 use crate::parsers::shell_history::{DEFAULT_MAX_COMMANDS, HistoryKind, parse_history_capped};
-use crate::profile::ByteSize;
 use crate::record::{
     PowershellRecord, PsEventRecord, PsReadLineRecord, Record, ScriptBlockRecord, Sha256, SourceRef,
 };
 use crate::sink::{FileRequest, Sink, SinkError};
-use crate::source::{FileType, Source};
+use crate::source::{FileSource, FileType};
+use crate::units::ByteSize;
 use serde::Deserialize;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -109,11 +109,7 @@ impl PowershellLogs {
 }
 
 impl Collector for PowershellLogs {
-    fn id(&self) -> CollectorId {
-        CollectorId::PowershellLogs
-    }
-
-    fn not_applicable(&self, source: &dyn Source) -> Option<String> {
+    fn not_applicable(&self, source: &dyn FileSource) -> Option<String> {
         evtx_files::not_windows(source)
     }
 
@@ -222,7 +218,7 @@ fn read_one_log(
 }
 
 /// Every profile to look in: the accounts the source knows and the service profiles.
-fn profiles(source: &dyn Source) -> Vec<(String, PathBuf)> {
+fn profiles(source: &dyn FileSource) -> Vec<(String, PathBuf)> {
     let mut list: Vec<(String, PathBuf)> = source
         .users()
         .into_iter()
@@ -242,20 +238,20 @@ fn collect_psreadline(
     out: &mut dyn Sink,
     opts: &PowershellLogsOptions,
 ) -> Result<(), CollectError> {
-    for (user, home) in profiles(ctx.source) {
+    for (user, home) in profiles(ctx.fs) {
         if ctx.cancel.should_stop().is_some() {
             return Ok(());
         }
         let dir = home.join(PSREADLINE_DIR);
-        let entries = match ctx.source.read_dir(&dir) {
+        let entries = match ctx.fs.read_dir(&dir) {
             Ok(entries) => entries,
             // Most profiles never ran PowerShell interactively.
             Err(e) if e.is_not_found() => continue,
             Err(e) => {
                 out.error(format!(
                     "cannot list {}: {}",
-                    ctx.source.display_path(&dir),
-                    evtx_files::describe_error(&e)
+                    ctx.fs.display_path(&dir),
+                    evtx_files::describe_error(ctx, &e)
                 ));
                 continue;
             }
@@ -295,13 +291,13 @@ fn history_file(
     opts: &PowershellLogsOptions,
 ) -> Result<(), CollectError> {
     let max = opts.max_history_size.0;
-    let display = ctx.source.display_path(logical);
-    let mut opened = match ctx.source.open(logical) {
+    let display = ctx.fs.display_path(logical);
+    let mut opened = match ctx.fs.open(logical) {
         Ok(f) => f,
         Err(e) => {
             out.error(format!(
                 "cannot read {display}: {}",
-                evtx_files::describe_error(&e)
+                evtx_files::describe_error(ctx, &e)
             ));
             return Ok(());
         }

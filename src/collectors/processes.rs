@@ -7,10 +7,10 @@
 //! they exist nowhere else. Hashes are cached per file identity (device, inode, size, mtime).
 //! Live only. Reference: proc(5).
 
-use super::{CollectError, Collector, CollectorId, Context};
-use crate::profile::ByteSize;
+use super::{CollectError, Collector, Context};
 use crate::record::{Ancestor, HashStatus, ImageKind, ProcessRecord, Record, Sha256};
 use crate::sink::{FileRequest, Sink};
+use crate::units::ByteSize;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ impl Processes {
         p: &ProcessRecord,
         cache: &mut HashMap<ImageKey, Hashed>,
     ) -> Option<Hashed> {
-        let opened = match ctx.source.open_process_image(p) {
+        let opened = match ctx.live().and_then(|l| l.open_process_image(p)) {
             Ok(f) => f,
             Err(e) => {
                 let msg = format!("pid {} ({}): image not hashed: {e}", p.pid, p.name);
@@ -176,12 +176,8 @@ impl Processes {
 }
 
 impl Collector for Processes {
-    fn id(&self) -> CollectorId {
-        CollectorId::Processes
-    }
-
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {
-        let mut procs = ctx.source.processes()?;
+        let mut procs = ctx.live()?.processes()?;
         fill_ancestry(&mut procs);
         let mut cache: HashMap<ImageKey, Hashed> = HashMap::new();
         let mut stopped = false;

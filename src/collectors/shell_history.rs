@@ -17,14 +17,14 @@
 //! Reference: ATT&CK T1059.004 / T1552.003; the formats are described in
 //! `parsers::shell_history`.
 
-use super::{CollectError, Collector, CollectorId, Context};
+use super::{CollectError, Collector, Context};
 use crate::parsers::shell_history::{
     DEFAULT_MAX_COMMANDS, HistoryKind, kind_from_file_name, parse_history_capped,
 };
-use crate::profile::ByteSize;
 use crate::record::{HistoryRecord, HistoryShell, Record, Sha256};
 use crate::sink::{FileRequest, Sink};
-use crate::source::{FileType, OsFamily, Source, SourceError, UserAccount};
+use crate::source::{FileSource, FileType, OsFamily, SourceError, UserAccount};
+use crate::units::ByteSize;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -96,7 +96,7 @@ fn shell_of(kind: HistoryKind) -> HistoryShell {
 
 /// Accounts grouped by home: a home shared by several accounts (`/` for daemons, a shared
 /// service home) is read once, under the first account listed.
-fn homes(source: &dyn Source) -> Vec<(PathBuf, Vec<UserAccount>)> {
+fn homes(source: &dyn FileSource) -> Vec<(PathBuf, Vec<UserAccount>)> {
     let mut users = source.users();
     // Without /etc/passwd (a partial image) root's home is still worth a look.
     if !users.iter().any(|u| u.home == Path::new("/root"))
@@ -128,7 +128,7 @@ fn homes(source: &dyn Source) -> Vec<(PathBuf, Vec<UserAccount>)> {
 
 /// The history files that exist in one home, with their formats.
 fn candidates(
-    source: &dyn Source,
+    source: &dyn FileSource,
     home: &Path,
     extra: &[String],
     out: &mut dyn Sink,
@@ -177,12 +177,8 @@ struct Account<'a> {
 }
 
 impl Collector for ShellHistory {
-    fn id(&self) -> CollectorId {
-        CollectorId::ShellHistory
-    }
-
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {
-        let source = ctx.source;
+        let source = ctx.fs;
         if source.os() == OsFamily::Windows {
             out.warn(
                 "Windows evidence: no Unix shell histories; PSReadLine history is collected by \
@@ -223,7 +219,7 @@ impl ShellHistory {
         kind: HistoryKind,
         read: &mut HashMap<(u64, u64), String>,
     ) -> Result<(), CollectError> {
-        let source = ctx.source;
+        let source = ctx.fs;
         let display = source.display_path(path);
         let lstat = match source.metadata(path) {
             Ok(m) => m,
@@ -362,11 +358,8 @@ mod tests {
         let cancel = Cancel::default();
         let shared = Shared::default();
         let ctx = Context {
-            source: &src,
-            cancel: &cancel,
             since,
-            shared: &shared,
-            exclude: Vec::new(),
+            ..Context::new(&src, &cancel, &shared)
         };
         let mut sink = MemorySink::default();
         ShellHistory::new(ShellHistoryOptions::default())

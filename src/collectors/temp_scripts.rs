@@ -24,12 +24,12 @@
 mod detect;
 mod places;
 
-use super::walk::{self, Event, Found, Problem, WalkLimits, Walker};
-use super::{CollectError, Collector, CollectorId, Context};
-use crate::profile::ByteSize;
+use super::walk::{Event, Found, Problem, WalkLimits, Walker};
+use super::{CollectError, Collector, Context};
 use crate::record::{DetectedType, Record, Selection, TempFileRecord, TimeField, Timestamp};
 use crate::sink::{FileRequest, Sink};
 use crate::source::{FileMeta, FileType, OsFamily, SourceError};
+use crate::units::ByteSize;
 use places::{Place, extension_of, places, raw_path_b64, recent_by};
 use serde::Deserialize;
 use std::io::Read;
@@ -47,7 +47,7 @@ impl<'de> Deserialize<'de> for Window {
         if s.trim().eq_ignore_ascii_case("off") {
             return Ok(Window(None));
         }
-        crate::config::parse_duration(&s)
+        crate::units::parse_duration(&s)
             .map(|d| Window(Some(d)))
             .map_err(serde::de::Error::custom)
     }
@@ -118,17 +118,12 @@ struct Run<'a, 'c> {
 }
 
 impl Collector for TempScripts {
-    fn id(&self) -> CollectorId {
-        CollectorId::TempScripts
-    }
-
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {
         let since = ctx.since.or_else(|| {
             let w = chrono::Duration::from_std(self.opts.window.0?).ok()?;
             chrono::Utc::now().checked_sub_signed(w)
         });
-        let exclude = walk::exclude_to_logical(ctx.source, &ctx.exclude);
-        let mut walker = Walker::new(ctx.source, &exclude, ctx.cancel);
+        let mut walker = Walker::new(ctx.fs, &ctx.exclude, ctx.cancel);
         let mut run = Run {
             ctx,
             opts: &self.opts,
@@ -136,17 +131,17 @@ impl Collector for TempScripts {
             copied_total: 0,
             budget_warned: false,
             too_deep: 0,
-            elevated: crate::privilege::is_elevated(),
+            elevated: ctx.elevated,
         };
         let mut failure: Option<CollectError> = None;
-        for place in places(ctx.source, &self.opts) {
+        for place in places(ctx.fs, &self.opts) {
             let limits = WalkLimits {
                 max_depth: place.depth,
                 cross_mounts: self.opts.cross_mounts,
                 max_entries: self.opts.max_entries,
             };
             run.too_deep = 0;
-            let location = ctx.source.display_path(&place.path);
+            let location = ctx.fs.display_path(&place.path);
             let flow = walker.walk(&place.path, &limits, &mut |ev| {
                 if ctx.cancel.should_stop().is_some() {
                     return ControlFlow::Break(());
@@ -185,7 +180,7 @@ impl Collector for TempScripts {
 
 impl Run<'_, '_> {
     fn problem(&mut self, p: Problem, depth: usize, out: &mut dyn Sink) {
-        let source = self.ctx.source;
+        let source = self.ctx.fs;
         let show = |p: &std::path::Path| source.display_path(p);
         match &p {
             // "Top level only" places have subdirectories by design: not worth a word.
@@ -238,7 +233,7 @@ impl Run<'_, '_> {
             rec.detected_type = kind;
             rec.selected_by = sel;
             if kind == DetectedType::Symlink {
-                rec.link_target = match self.ctx.source.read_link(&f.path) {
+                rec.link_target = match self.ctx.fs.read_link(&f.path) {
                     Ok(t) => Some(t.to_string_lossy().into_owned()),
                     Err(e) => {
                         out.warn(format!("{}: {e}", rec.path));
@@ -261,7 +256,7 @@ impl Run<'_, '_> {
         by_ext: bool,
         out: &mut dyn Sink,
     ) -> Result<(), CollectError> {
-        let source = self.ctx.source;
+        let source = self.ctx.fs;
         let mut opened = match source.open(&f.path) {
             Ok(o) => o,
             Err(e) => {
@@ -373,7 +368,7 @@ impl Run<'_, '_> {
         recent_by: Vec<TimeField>,
     ) -> TempFileRecord {
         let mut rec = TempFileRecord {
-            path: self.ctx.source.display_path(&f.path),
+            path: self.ctx.fs.display_path(&f.path),
             path_raw_b64: raw_path_b64(&f.path),
             location: location.to_string(),
             user: place.user.clone(),
@@ -418,7 +413,7 @@ impl Run<'_, '_> {
         rec.btime = m.btime;
         // On Windows evidence, Unix ownership and modes are the analyst's mount's, not the
         // evidence's: leave them out rather than mislead.
-        if self.ctx.source.os() != OsFamily::Windows {
+        if self.ctx.fs.os() != OsFamily::Windows {
             rec.uid = m.uid;
             rec.gid = m.gid;
             rec.owner = m.owner.clone();

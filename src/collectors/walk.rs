@@ -17,7 +17,7 @@
 //! Entries are visited in name order, so two runs over the same tree emit the same records.
 
 use super::Cancel;
-use crate::source::{FileMeta, FileType, Source, SourceError};
+use crate::source::{FileMeta, FileSource, FileType, SourceError};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::ops::ControlFlow;
@@ -125,7 +125,7 @@ pub enum Event {
 /// Walks several roots with one memory of visited directories, so a directory reachable
 /// from two roots (a user's `Downloads` under `C:\Users\Public`) is listed once.
 pub struct Walker<'a> {
-    source: &'a dyn Source,
+    source: &'a dyn FileSource,
     /// Checked before each directory is listed: a tree of nothing but directories never
     /// reaches the visitor, and must still stop on a deadline or a signal.
     cancel: &'a Cancel,
@@ -139,7 +139,7 @@ pub struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     /// `exclude`: logical directories never to walk (irsnap's output on a live host).
-    pub fn new(source: &'a dyn Source, exclude: &[PathBuf], cancel: &'a Cancel) -> Walker<'a> {
+    pub fn new(source: &'a dyn FileSource, exclude: &[PathBuf], cancel: &'a Cancel) -> Walker<'a> {
         let case_insensitive = source.os() == crate::source::OsFamily::Windows;
         let excluded_ids = exclude
             .iter()
@@ -306,27 +306,6 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The logical form of a host path, for excluding irsnap's own output on a live host. On an
-/// offline root the output can never be inside the evidence (the configuration refuses it),
-/// so there is nothing to exclude.
-pub fn exclude_to_logical(source: &dyn Source, host: &[PathBuf]) -> Vec<PathBuf> {
-    if !source.is_live() {
-        return Vec::new();
-    }
-    host.iter()
-        .map(|p| {
-            // Drop a Windows drive prefix: logical paths start at the system root.
-            let mut out = PathBuf::from("/");
-            for c in p.components() {
-                if let std::path::Component::Normal(n) = c {
-                    out.push(n);
-                }
-            }
-            out
-        })
-        .collect()
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -334,7 +313,7 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     fn collect(
-        src: &dyn Source,
+        src: &dyn FileSource,
         root: &str,
         limits: &WalkLimits,
         exclude: &[PathBuf],
@@ -458,18 +437,5 @@ mod tests {
         });
         assert!(flow.is_break());
         assert_eq!(n, 2);
-    }
-
-    #[test]
-    fn exclusions_only_apply_live() {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(d.path().join("etc")).unwrap();
-        let src = RootSource::new(d.path().to_path_buf(), None).unwrap();
-        assert!(exclude_to_logical(&src, &[PathBuf::from("/tmp/out")]).is_empty());
-        let live = crate::source::LiveSource::new();
-        assert_eq!(
-            exclude_to_logical(&live, &[PathBuf::from("/tmp/out")]),
-            [PathBuf::from("/tmp/out")]
-        );
     }
 }

@@ -14,7 +14,7 @@
 
 use super::report::{ArchiveZip, manifest, member, open_archive};
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::collectors::CollectorId;
+use crate::ids::{CollectorId, RecordAt};
 use crate::outcome::Exit;
 use crate::timeline::{self, Timeline};
 use anyhow::Context;
@@ -86,9 +86,8 @@ fn records_members(zip: &mut ArchiveZip, only: Option<CollectorId>) -> Vec<(Coll
             .members
             .iter()
             .filter_map(|e| {
-                let c = e.collector?;
-                (e.path.starts_with("records/") && e.path.ends_with(".jsonl"))
-                    .then(|| (c, e.path.clone()))
+                let (c, _) = RecordAt::parse_member(&e.path)?;
+                (e.collector == Some(c)).then(|| (c, e.path.clone()))
             })
             .collect(),
         Err(e) => {
@@ -147,11 +146,18 @@ fn timeline_jsonl(
         }
         return Ok((out, skipped));
     }
-    // Archives written before irsnap had a timeline.
+    // Archives written before irsnap had a timeline: rebuilt through the registration
+    // table, as `collect` builds it.
     let mut t = Timeline::new();
+    let mut last: Option<CollectorId> = None;
     for (c, name) in records_members(zip, only) {
+        let part = RecordAt::parse_member(&name).map_or(1, |(_, p)| p);
+        if last.is_some_and(|l| l != c) {
+            t.end_collector();
+        }
+        last = Some(c);
         if let Some(data) = member(zip, &name)? {
-            t.add_records(c, &name, &data);
+            crate::registry::timeline_from_jsonl(&mut t, c, part, &data);
         }
     }
     let stats = t.stats().clone();

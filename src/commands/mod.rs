@@ -8,22 +8,45 @@ pub mod schema;
 pub mod stack;
 pub mod verify;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RootOs};
+use crate::ids::OsFamily;
 use crate::outcome::Exit;
+use crate::signals::Interrupt;
 
 /// Run a parsed command line; the caller turns the result into the process exit code.
-pub fn run(cli: Cli, command_line: Vec<String>) -> anyhow::Result<Exit> {
+/// `interrupt` counts the signals since `main` installed the handlers.
+pub fn run(cli: Cli, command_line: Vec<String>, interrupt: &Interrupt) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Collect(args) => {
-            let config = crate::config::CollectConfig::from_args(args, command_line)?;
-            collect::run(&config)
-        }
+        Command::Collect(args) => collect::run(args, command_line, interrupt),
         Command::Verify(args) => verify::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Stack(args) => stack::run(&args),
         Command::Schema(args) => schema::run(&args),
+    }
+}
+
+/// An error and its causes, each once, joined by `: ` (what anyhow's `{:#}` prints).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        // A message that already ends with its cause's text is not repeated.
+        if !parts.last().is_some_and(|p| p.ends_with(&text)) {
+            parts.push(text);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
+fn os_family(os: RootOs) -> OsFamily {
+    match os {
+        RootOs::Linux => OsFamily::Linux,
+        RootOs::Windows => OsFamily::Windows,
+        RootOs::Other => OsFamily::Other,
     }
 }
 

@@ -19,7 +19,7 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
         }
         Some(ProfilesAction::Show { name }) => {
             // Validate first: `show` on a broken file reports the error, like `collect` would.
-            Profile::load(name)?;
+            Profile::load(name, |p| std::fs::read_to_string(p))?;
             let text = match BUILTIN.iter().find(|(n, _)| n == name) {
                 Some((_, t)) => (*t).to_string(),
                 None => std::fs::read_to_string(name)?,

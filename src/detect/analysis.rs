@@ -1,25 +1,27 @@
-//! One run's detection: fed each collector's records as they are written (the same bytes the
-//! archive holds), it keeps the normalized observations, evaluates Sigma rules on the events
-//! they apply to, and at the end returns every finding, built-in and Sigma, in one list.
+//! One run's detection: fed each record as it is written, with its observations (from the
+//! registration table), it runs the built-in and `--rules` rules through a [`Detector`] and
+//! Sigma rules on the events they apply to, in bounded memory, and at the end returns every
+//! finding, built-in and Sigma, in one list.
 
-use super::finding::{Finding, Findings, MatchedValue};
+use super::engine::Detector;
+use super::finding::{Finding, Findings, MAX_FINDINGS, MatchedValue};
 use super::observation::{EvidenceRef, ObservationKind};
-use super::records::observe_jsonl;
 use super::rules::{Severity, Tactic};
 use super::{Engine, Observation};
-use crate::collectors::CollectorId;
-use crate::record::{ExecutionEventRecord, PowershellRecord, ProcessRecord};
+use crate::ids::{CollectorId, RecordAt};
+use crate::record::{ExecutionEventRecord, PowershellRecord, ProcessRecord, Record};
 use crate::sigma::{ProcessEvent, RuleSet, SigmaEvent, SigmaFinding};
 use crate::source::OsFamily;
 
-pub struct Analysis {
-    engine: Engine,
+pub struct Analysis<'e> {
+    detector: Detector<'e>,
     sigma: Option<RuleSet>,
     os: OsFamily,
-    observations: Vec<Observation>,
+    /// The process snapshot, for Sigma (its events need their parents); only with `--sigma`.
+    sigma_processes: Vec<(ProcessRecord, u64)>,
     sigma_findings: Vec<Finding>,
-    /// Records that could not be read back (only with a damaged or foreign archive).
-    pub unreadable: Vec<String>,
+    /// Sigma findings past [`MAX_FINDINGS`], by rule.
+    sigma_dropped: std::collections::BTreeMap<String, u64>,
 }
 
 fn severity_of(level: Option<&str>) -> Severity {
@@ -94,106 +96,95 @@ fn from_sigma(f: SigmaFinding<EvidenceRef>, kind: ObservationKind) -> Finding {
     }
 }
 
-impl Analysis {
-    pub fn new(engine: Engine, sigma: Option<RuleSet>, os: OsFamily) -> Analysis {
+impl<'e> Analysis<'e> {
+    pub fn new(engine: &'e Engine, sigma: Option<RuleSet>, os: OsFamily) -> Analysis<'e> {
         Analysis {
-            engine,
+            detector: Detector::new(engine),
             sigma,
             os,
-            observations: Vec::new(),
+            sigma_processes: Vec::new(),
             sigma_findings: Vec::new(),
-            unreadable: Vec::new(),
+            sigma_dropped: Default::default(),
+        }
+    }
+
+    fn push_sigma(&mut self, f: Finding) {
+        if self.sigma_findings.len() < MAX_FINDINGS {
+            self.sigma_findings.push(f);
+        } else {
+            *self.sigma_dropped.entry(f.rule_id).or_insert(0) += 1;
         }
     }
 
     fn sigma_eval(&mut self, event: &dyn SigmaEvent, ev: EvidenceRef, kind: ObservationKind) {
-        if let Some(rules) = &self.sigma {
-            for f in rules.evaluate(event, &ev) {
-                self.sigma_findings.push(from_sigma(f, kind));
-            }
+        let Some(rules) = &self.sigma else { return };
+        let found: Vec<Finding> = rules
+            .evaluate(event, &ev)
+            .into_iter()
+            .map(|f| from_sigma(f, kind))
+            .collect();
+        for f in found {
+            self.push_sigma(f);
         }
     }
 
-    fn sigma_records(&mut self, collector: CollectorId, jsonl: &[u8]) {
+    /// One record as written at `at`, with its observations.
+    pub fn record(&mut self, rec: &Record, at: RecordAt, observations: Vec<Observation>) {
+        for o in observations {
+            self.detector.observe(o);
+        }
         if self.sigma.is_none() {
             return;
         }
-        let member = format!("records/{}.jsonl", collector.as_str());
-        let lines = jsonl
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
-        match collector {
-            CollectorId::Processes => {
-                let procs: Vec<ProcessRecord> = lines
-                    .filter_map(|(_, l)| serde_json::from_slice(l).ok())
-                    .collect();
-                let events = ProcessEvent::from_snapshot(&procs, self.os);
-                let Some(rules) = self.sigma.as_ref() else {
-                    return;
-                };
-                let mut found = Vec::new();
-                // from_snapshot keeps the records' order, so index i is line i + 1.
-                for (i, e) in events.iter().enumerate() {
-                    let ev = EvidenceRef::new(&member, i as u64 + 1);
-                    for f in rules.evaluate(e, &ev) {
-                        found.push(from_sigma(f, ObservationKind::Process));
-                    }
-                }
-                self.sigma_findings.extend(found);
+        let ev = || EvidenceRef::new(at.member(), at.line);
+        match rec {
+            Record::Process(p) => self.sigma_processes.push((p.clone(), at.line)),
+            Record::ExecutionEvent(ExecutionEventRecord::Event(e)) => {
+                let ev = ev().source_path(e.source.source_path.clone());
+                self.sigma_eval(&e.event, ev, ObservationKind::ProcessEvent);
             }
-            CollectorId::ExecutionEvents => {
-                for (i, l) in lines {
-                    if let Ok(ExecutionEventRecord::Event(e)) = serde_json::from_slice(l) {
-                        let ev = EvidenceRef::new(&member, i as u64 + 1)
-                            .source_path(e.source.source_path.clone());
-                        self.sigma_eval(&e.event, ev, ObservationKind::ProcessEvent);
-                    }
-                }
+            // Script text is judged on the reassembled block, not on its parts.
+            Record::Powershell(PowershellRecord::Event(e))
+                if e.event.kind != crate::parsers::powershell::PsEventKind::ScriptBlock =>
+            {
+                let ev = ev().source_path(e.source.source_path.clone());
+                self.sigma_eval(&e.event, ev, ObservationKind::PsPipeline);
             }
-            CollectorId::PowershellLogs => {
-                for (i, l) in lines {
-                    let ev = EvidenceRef::new(&member, i as u64 + 1);
-                    match serde_json::from_slice(l) {
-                        // Script text is judged on the reassembled block, not on its parts.
-                        Ok(PowershellRecord::Event(e))
-                            if e.event.kind
-                                != crate::parsers::powershell::PsEventKind::ScriptBlock =>
-                        {
-                            let ev = ev.source_path(e.source.source_path.clone());
-                            self.sigma_eval(&e.event, ev, ObservationKind::PsPipeline);
-                        }
-                        Ok(PowershellRecord::ScriptBlock(sb)) => {
-                            let ev = ev.source_path(sb.source.source_path.clone());
-                            self.sigma_eval(&sb.block, ev, ObservationKind::ScriptBlock);
-                        }
-                        _ => {}
-                    }
-                }
+            Record::Powershell(PowershellRecord::ScriptBlock(sb)) => {
+                let ev = ev().source_path(sb.source.source_path.clone());
+                self.sigma_eval(&sb.block, ev, ObservationKind::ScriptBlock);
             }
             _ => {}
         }
     }
 
-    /// One collector's records, exactly as written to `records/<collector>.jsonl`.
-    pub fn add_records(&mut self, collector: CollectorId, jsonl: &[u8]) {
-        let (obs, report) = observe_jsonl(collector, jsonl);
-        self.observations.extend(obs);
-        for line in report.unreadable_lines {
-            self.unreadable
-                .push(format!("records/{}.jsonl line {line}", collector.as_str()));
+    /// A collector wrote its last record: the process snapshot is evaluated as one set.
+    pub fn end_collector(&mut self, id: CollectorId) {
+        if id != CollectorId::Processes {
+            return;
         }
-        self.sigma_records(collector, jsonl);
-    }
-
-    pub fn observations(&self) -> usize {
-        self.observations.len()
+        self.detector.end_snapshot();
+        let procs = std::mem::take(&mut self.sigma_processes);
+        if procs.is_empty() {
+            return;
+        }
+        let (records, lines): (Vec<ProcessRecord>, Vec<u64>) = procs.into_iter().unzip();
+        let events = ProcessEvent::from_snapshot(&records, self.os);
+        let member = id.records_member();
+        // from_snapshot keeps the records' order.
+        for (e, line) in events.iter().zip(lines) {
+            self.sigma_eval(e, EvidenceRef::new(member, line), ObservationKind::Process);
+        }
     }
 
     /// Every finding, most severe first.
-    pub fn finish(self) -> Findings {
-        let mut findings = self.engine.run(&self.observations);
+    pub fn finish(mut self) -> Findings {
+        self.end_collector(CollectorId::Processes);
+        let mut findings = self.detector.finish();
         findings.items.extend(self.sigma_findings);
+        for (rule, n) in self.sigma_dropped {
+            *findings.dropped.entry(rule).or_insert(0) += n;
+        }
         findings
             .items
             .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule_id.cmp(&b.rule_id)));

@@ -1,19 +1,21 @@
-//! The rule engine: observations in, findings out.
+//! The rule engine: observations in, findings out, one at a time.
 //!
-//! One pass: enrich observations with what only the whole set knows (ancestry from the process
-//! snapshot or Sysmon ProcessGuids), derive decoded observations (`-EncodedCommand` payloads,
-//! `FromBase64String` literals: evaluated as script text so every script rule sees them), run
-//! every rule on every observation of the kinds it applies to, add the joins of
-//! [`super::correlate`], then merge identical findings (the same command logged by 400, 403,
-//! 600 and 800 is one finding with four pieces of evidence) and sort by severity.
+//! A [`Detector`] takes the observations of a run as the records are written, in bounded
+//! memory: each observation is enriched with what earlier ones know (ancestry from the process
+//! snapshot or Sysmon ProcessGuids), decoded payloads are derived from it (`-EncodedCommand`,
+//! `FromBase64String` literals: evaluated as script text so every script rule sees them), every
+//! rule of its kind runs on it, the joins of [`super::correlate`] check it against compact
+//! indexes (staged files, the process snapshot), and then it is dropped. Findings merge as they
+//! come (the same command logged by 400, 403, 600 and 800 is one finding with four pieces of
+//! evidence). The live process snapshot is the one set held whole: it is evaluated together,
+//! since every process needs its parent, and it is bounded by the host's process count.
+//! [`Engine::run`] is the same over a slice.
 
-use std::collections::HashMap;
-
-use super::correlate;
+use super::correlate::{self, GuidIndex, ProcIndex, StagedIndex};
 use super::decode;
 use super::eval::{Ctx, eval};
 pub use super::finding::{DecodedPayload, Finding, Findings, MatchedValue};
-use super::finding::{MAX_FINDING_DECODED, MAX_MATCHES};
+use super::finding::{FindingSet, MAX_FINDING_DECODED, MAX_FINDINGS, MAX_MATCHES};
 use super::observation::{Derivation, Observation, ObservationKind};
 use super::rules::{Rule, RuleError};
 use crate::record::Timestamp;
@@ -68,78 +70,194 @@ impl Engine {
         &self.rules
     }
 
-    /// Runs every rule and join over `observations`.
+    /// Runs every rule and join over `observations`, in one [`Detector`]: all of them are
+    /// indexed first, so their order does not matter.
     pub fn run(&self, observations: &[Observation]) -> Findings {
-        let mut obs = observations.to_vec();
-        correlate::enrich(&mut obs);
-        let derived = derive_decoded(&obs);
-        // The first payload decoded from each original: findings on the original (the
-        // encoded-command rule itself) show it next to the encoded text.
-        let mut first_decoded: HashMap<usize, &Observation> = HashMap::new();
-        for (d, p) in &derived {
-            first_decoded.entry(*p).or_insert(d);
+        let mut d = Detector::new(self);
+        d.preindex(observations);
+        let is_process = |o: &&Observation| o.kind == ObservationKind::Process;
+        for o in observations.iter().filter(is_process) {
+            d.observe(o.clone());
         }
-        let now = self.now.unwrap_or_else(chrono::Utc::now);
-        let mut findings = Findings::default();
-        let mut index = HashMap::new();
-        let originals = obs
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o, None, first_decoded.get(&i).copied()));
-        let decoded = derived.iter().map(|(d, p)| (d, Some(&obs[*p]), Some(d)));
-        for (o, parent, payload) in originals.chain(decoded) {
-            let ctx = Ctx::new(o, now, self.recent);
-            for rule in self.rules.iter().filter(|r| r.applies_to(o.kind)) {
-                if let Some(f) = evaluate(rule, &ctx, parent, payload) {
-                    findings.push_merged(&mut index, f);
+        d.end_snapshot();
+        for o in observations.iter().filter(|o| !is_process(o)) {
+            d.observe(o.clone());
+        }
+        d.finish()
+    }
+}
+
+/// Sysmon process creations remembered for their children's ancestry.
+const GUID_INDEX_CAP: usize = 200_000;
+/// Staged files remembered for the written-then-run join.
+const STAGED_INDEX_CAP: usize = 200_000;
+/// Live processes held for evaluation as one set (far above any real host's count).
+const MAX_SNAPSHOT: usize = 200_000;
+
+/// One run's detection, fed one observation at a time (see the module comment).
+pub struct Detector<'e> {
+    engine: &'e Engine,
+    now: Timestamp,
+    findings: FindingSet,
+    /// The live snapshot, until [`Self::end_snapshot`] evaluates it.
+    snapshot: Vec<Observation>,
+    snapshot_done: bool,
+    procs: ProcIndex,
+    guids: GuidIndex,
+    staged: StagedIndex,
+    /// The indexes were filled from the whole set up front ([`Engine::run`]).
+    preindexed: bool,
+    /// Observations not evaluated: past the snapshot bound.
+    pub skipped: u64,
+}
+
+impl<'e> Detector<'e> {
+    pub fn new(engine: &'e Engine) -> Detector<'e> {
+        Detector {
+            engine,
+            now: engine.now.unwrap_or_else(chrono::Utc::now),
+            findings: FindingSet::new(MAX_FINDINGS),
+            snapshot: Vec::new(),
+            snapshot_done: false,
+            procs: ProcIndex::default(),
+            guids: GuidIndex::new(GUID_INDEX_CAP),
+            staged: StagedIndex::new(STAGED_INDEX_CAP),
+            preindexed: false,
+            skipped: 0,
+        }
+    }
+
+    /// Index a whole set before it is observed, so a child seen before its parent, or a
+    /// runner before the file it runs, still joins.
+    fn preindex(&mut self, observations: &[Observation]) {
+        for o in observations {
+            self.guids.insert(o);
+            self.staged.insert(o);
+        }
+        self.preindexed = true;
+    }
+
+    /// Take one observation.
+    pub fn observe(&mut self, mut o: Observation) {
+        if o.kind == ObservationKind::Process && !self.snapshot_done {
+            if self.snapshot.len() < MAX_SNAPSHOT {
+                self.snapshot.push(o);
+            } else {
+                self.skipped += 1;
+            }
+            return;
+        }
+        self.guids.enrich(&mut o);
+        if !self.preindexed {
+            self.guids.insert(&o);
+            self.staged.insert(&o);
+        }
+        self.evaluate(&o);
+        let mut joined = Vec::new();
+        correlate::written_then_run(&o, &self.staged, &mut joined);
+        joined.extend(correlate::exec_to_c2(&o, &self.procs));
+        for f in joined {
+            self.findings.push(f);
+        }
+    }
+
+    /// The live snapshot is complete: evaluate it as one set. Later process observations are
+    /// evaluated one by one.
+    pub fn end_snapshot(&mut self) {
+        if self.snapshot_done {
+            return;
+        }
+        self.snapshot_done = true;
+        let mut snapshot = std::mem::take(&mut self.snapshot);
+        correlate::enrich_snapshot(&mut snapshot);
+        self.procs = ProcIndex::new(&snapshot);
+        for o in &snapshot {
+            self.evaluate(o);
+        }
+        // Files staged so far (the snapshot comes first, so at the end of a run: all of them)
+        // are joined at `finish`; the snapshot is kept as compactly as the index allows.
+        self.snapshot = snapshot;
+    }
+
+    fn evaluate(&mut self, o: &Observation) {
+        let derived = derive_decoded(o);
+        let ctx = Ctx::new(o, self.now, self.engine.recent);
+        for rule in self.engine.rules.iter().filter(|r| r.applies_to(o.kind)) {
+            if let Some(f) = evaluate(rule, &ctx, None, derived.first()) {
+                self.findings.push(f);
+            }
+        }
+        for d in &derived {
+            let ctx = Ctx::new(d, self.now, self.engine.recent);
+            for rule in self.engine.rules.iter().filter(|r| r.applies_to(d.kind)) {
+                if let Some(f) = evaluate(rule, &ctx, Some(o), Some(d)) {
+                    self.findings.push(f);
                 }
             }
         }
-        for f in correlate::correlate(&obs) {
-            findings.push_merged(&mut index, f);
+    }
+
+    /// Findings so far.
+    pub fn len(&self) -> usize {
+        self.findings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.findings.len() == 0
+    }
+
+    /// Every finding, most severe first.
+    pub fn finish(mut self) -> Findings {
+        self.end_snapshot();
+        let snapshot = std::mem::take(&mut self.snapshot);
+        for runner in &snapshot {
+            let mut joined = Vec::new();
+            correlate::written_then_run(runner, &self.staged, &mut joined);
+            for f in joined {
+                self.findings.push(f);
+            }
         }
+        let mut findings = self.findings.into_findings();
         findings.sort();
         findings
     }
 }
 
-/// Decoded payloads as script observations, each with the index of its original. Nested
-/// encodings are followed one more level.
-fn derive_decoded(obs: &[Observation]) -> Vec<(Observation, usize)> {
+/// Decoded payloads of one observation, as script observations. Nested encodings are
+/// followed one more level.
+fn derive_decoded(o: &Observation) -> Vec<Observation> {
     let mut out = Vec::new();
-    for (i, o) in obs.iter().enumerate() {
-        let mut payloads = Vec::new();
-        if let Some(cmd) = &o.command_line {
-            payloads.extend(decode::decode_command_line(o.image.as_deref(), cmd));
+    let mut payloads = Vec::new();
+    if let Some(cmd) = &o.command_line {
+        payloads.extend(decode::decode_command_line(o.image.as_deref(), cmd));
+    }
+    if let Some(script) = &o.script_text {
+        payloads.extend(decode::decode_script_literals(script, MAX_LITERALS));
+    }
+    let mut level = 0;
+    while !payloads.is_empty() && level < 2 {
+        let mut next = Vec::new();
+        for p in payloads {
+            next.extend(decode::decode_command_line(None, &p.text));
+            next.extend(decode::decode_script_literals(&p.text, MAX_LITERALS));
+            let mut d = Observation::new(ObservationKind::ScriptBlock, o.evidence.clone());
+            d.timestamp = o.timestamp;
+            d.pid = o.pid;
+            d.image = o.image.clone();
+            d.image_name = o.image_name.clone();
+            d.parent_image = o.parent_image.clone();
+            d.ancestry = o.ancestry.clone();
+            d.user = o.user.clone();
+            d.task = o.task.clone();
+            d.script_text = Some(p.text);
+            d.derived = Some(Derivation {
+                method: p.method.to_string(),
+                original: p.original.chars().take(4096).collect(),
+            });
+            out.push(d);
         }
-        if let Some(script) = &o.script_text {
-            payloads.extend(decode::decode_script_literals(script, MAX_LITERALS));
-        }
-        let mut level = 0;
-        while !payloads.is_empty() && level < 2 {
-            let mut next = Vec::new();
-            for p in payloads {
-                next.extend(decode::decode_command_line(None, &p.text));
-                next.extend(decode::decode_script_literals(&p.text, MAX_LITERALS));
-                let mut d = Observation::new(ObservationKind::ScriptBlock, o.evidence.clone());
-                d.timestamp = o.timestamp;
-                d.pid = o.pid;
-                d.image = o.image.clone();
-                d.image_name = o.image_name.clone();
-                d.parent_image = o.parent_image.clone();
-                d.ancestry = o.ancestry.clone();
-                d.user = o.user.clone();
-                d.task = o.task.clone();
-                d.script_text = Some(p.text);
-                d.derived = Some(Derivation {
-                    method: p.method.to_string(),
-                    original: p.original.chars().take(4096).collect(),
-                });
-                out.push((d, i));
-            }
-            payloads = next;
-            level += 1;
-        }
+        payloads = next;
+        level += 1;
     }
     out
 }

@@ -18,6 +18,10 @@ pub(crate) const MAX_MATCH_CHARS: usize = 200;
 pub(crate) const MAX_MATCHES: usize = 12;
 /// Decoded text kept in a finding (the full text is re-derivable from the record).
 pub(crate) const MAX_FINDING_DECODED: usize = 16 * 1024;
+/// Distinct findings kept per run; past it, findings are counted per rule (see
+/// [`Findings::dropped`]). Far above what a responder reads, far below what would swamp memory
+/// when every line of a hostile history matches a rule.
+pub(crate) const MAX_FINDINGS: usize = 20_000;
 
 /// One value that made a rule match.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -64,6 +68,9 @@ pub struct Finding {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Findings {
     pub items: Vec<Finding>,
+    /// Findings not kept because the run had [`MAX_FINDINGS`] already, by rule id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
 }
 
 impl Findings {
@@ -98,15 +105,66 @@ impl Findings {
         Ok(out)
     }
 
-    pub(crate) fn push_merged(&mut self, index: &mut HashMap<String, usize>, f: Finding) {
-        let key = format!(
-            "{}\u{1f}{}\u{1f}{:?}\u{1f}{:?}",
-            f.rule_id,
-            f.summary,
-            f.matched,
-            f.decoded.as_ref().map(|d| &d.decoded)
-        );
-        match index.get(&key) {
+    pub(crate) fn sort(&mut self) {
+        self.items.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+                .then_with(|| a.evidence.first().cmp(&b.evidence.first()))
+        });
+    }
+}
+
+/// Findings as they come, merged: one per (rule, thing), however many records carry it. The
+/// merge key is kept as a digest so that a finding on a multi-megabyte script costs its
+/// finding, not a second copy of the script.
+pub(crate) struct FindingSet {
+    items: Vec<Finding>,
+    index: HashMap<[u8; 16], usize>,
+    cap: usize,
+    dropped: BTreeMap<String, u64>,
+}
+
+impl FindingSet {
+    pub(crate) fn new(cap: usize) -> FindingSet {
+        FindingSet {
+            items: Vec::new(),
+            index: HashMap::new(),
+            cap,
+            dropped: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn key(f: &Finding) -> [u8; 16] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        field(f.rule_id.as_bytes());
+        field(f.summary.as_bytes());
+        for m in &f.matched {
+            field(m.field.as_bytes());
+            field(m.value.as_bytes());
+        }
+        match &f.decoded {
+            Some(d) => field(d.decoded.as_bytes()),
+            None => field(b"\xff"),
+        }
+        let d = h.finalize();
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&d[..16]);
+        k
+    }
+
+    pub(crate) fn push(&mut self, f: Finding) {
+        let key = Self::key(&f);
+        match self.index.get(&key) {
             Some(&i) => {
                 let existing = &mut self.items[i];
                 existing.occurrences += f.occurrences;
@@ -116,19 +174,20 @@ impl Findings {
                     }
                 }
             }
+            None if self.items.len() >= self.cap => {
+                *self.dropped.entry(f.rule_id).or_insert(0) += f.occurrences;
+            }
             None => {
-                index.insert(key, self.items.len());
+                self.index.insert(key, self.items.len());
                 self.items.push(f);
             }
         }
     }
 
-    pub(crate) fn sort(&mut self) {
-        self.items.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.rule_id.cmp(&b.rule_id))
-                .then_with(|| a.evidence.first().cmp(&b.evidence.first()))
-        });
+    pub(crate) fn into_findings(self) -> Findings {
+        Findings {
+            items: self.items,
+            dropped: self.dropped,
+        }
     }
 }

@@ -167,9 +167,7 @@ pub fn path_tokens(cmd: &str) -> Vec<&str> {
         // character there from becoming a panic.
         let t = match t.find(":\\").or_else(|| t.find(":/")) {
             Some(i)
-                if i >= 2
-                    && t.starts_with('/')
-                    && t.as_bytes()[i - 1].is_ascii_alphabetic() =>
+                if i >= 2 && t.starts_with('/') && t.as_bytes()[i - 1].is_ascii_alphabetic() =>
             {
                 t.get(i - 1..).unwrap_or(t)
             }
@@ -245,7 +243,10 @@ mod tests {
         assert!(t.contains(&"C:\\TMP\\b c.exe"), "{t:?}");
         assert!(path_tokens("curl http://x/y | sh").is_empty());
         // A multi-byte character before `:\` (a hostile argument) is not a drive letter.
-        assert_eq!(path_tokens("/usr/bin/x /é:\\x"), vec!["/usr/bin/x", "/é:\\x"]);
+        assert_eq!(
+            path_tokens("/usr/bin/x /é:\\x"),
+            vec!["/usr/bin/x", "/é:\\x"]
+        );
         assert!(path_tokens("/é:/").len() <= 1);
     }
 }

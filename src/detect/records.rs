@@ -1,41 +1,19 @@
-//! Observations from the archive's own records: `records/<collector>.jsonl` bytes in, one
-//! [`Observation`] (or a few) per record out, each pointing at its member and 1-based line.
-//! Used both by `collect` (right after each collector's records are written) and when an
-//! archive is re-read, so the two always see the same thing.
+//! Observations from the archive's own records: one record in, one [`Observation`] (or a few)
+//! out, each pointing at its member and 1-based line. The registration table
+//! (`crate::registry`) names one function here per record type; `collect` calls it on every
+//! record as it is written, and a re-read archive through the same table, so the two always
+//! see the same thing.
 
 use super::adapt;
 use super::observation::{EvidenceRef, Observation, ObservationKind as K, TaskAttrs};
-use crate::collectors::CollectorId;
+use crate::ids::RecordAt;
 use crate::parsers::powershell::PsEventKind;
 use crate::record::{
     ConnectionRecord, ExecutionEventRecord, HistoryRecord, PowershellRecord, ProcessRecord,
     ScheduledKind, ScheduledTaskRecord, SourceRef, TempFileRecord,
 };
-use serde::de::DeserializeOwned;
 
-/// What could not be turned into observations (a line that is not the collector's record
-/// type: only possible if the archive was edited or written by another version).
-#[derive(Debug, Default)]
-pub struct ObserveReport {
-    pub records: u64,
-    pub unreadable_lines: Vec<u64>,
-}
-
-fn each<T: DeserializeOwned>(jsonl: &[u8], report: &mut ObserveReport, mut f: impl FnMut(T, u64)) {
-    for (i, line) in jsonl.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let n = i as u64 + 1;
-        report.records += 1;
-        match serde_json::from_slice::<T>(line) {
-            Ok(rec) => f(rec, n),
-            Err(_) => report.unreadable_lines.push(n),
-        }
-    }
-}
-
-fn evidence_from(member: &str, line: u64, src: &SourceRef) -> EvidenceRef {
+fn evidence_from(member: impl Into<String>, line: u64, src: &SourceRef) -> EvidenceRef {
     let mut e = EvidenceRef::new(member, line).source_path(src.source_path.clone());
     if let Some(m) = &src.source_member {
         e = e.file_member(m.clone());
@@ -79,7 +57,7 @@ fn scheduled(rec: &ScheduledTaskRecord, ev: EvidenceRef) -> Vec<Observation> {
         .collect()
 }
 
-fn temp_file(rec: &TempFileRecord, ev: EvidenceRef) -> Observation {
+fn temp_file_observation(rec: &TempFileRecord, ev: EvidenceRef) -> Observation {
     let mut o = Observation::new(K::TempFile, ev)
         .file(Some(rec.path.clone()), rec.sha256)
         .user(rec.owner.clone().or_else(|| rec.user.clone()))
@@ -90,94 +68,96 @@ fn temp_file(rec: &TempFileRecord, ev: EvidenceRef) -> Observation {
     o
 }
 
-/// Observations from one collector's records.
-pub fn observe_jsonl(collector: CollectorId, jsonl: &[u8]) -> (Vec<Observation>, ObserveReport) {
-    let member = format!("records/{}.jsonl", collector.as_str());
-    let m = member.as_str();
-    let mut out = Vec::new();
-    let mut report = ObserveReport::default();
-    let r = &mut report;
-    match collector {
-        CollectorId::Processes => each(jsonl, r, |p: ProcessRecord, n| {
-            let mut ev = EvidenceRef::new(m, n);
-            if let Some(h) = p.image_sha256 {
-                ev = ev.sha256(h);
-            }
-            if let Some(c) = &p.image_copy {
-                ev = ev.file_member(c.clone());
-            }
-            out.extend(adapt::from_process_record(&p, ev));
-        }),
-        CollectorId::Network => each(jsonl, r, |c: ConnectionRecord, n| {
-            out.extend(adapt::from_connection_record(&c, EvidenceRef::new(m, n)));
-        }),
-        CollectorId::TempScripts => each(jsonl, r, |t: TempFileRecord, n| {
-            let mut ev = EvidenceRef::new(m, n).source_path(t.path.clone());
-            if let Some(h) = t.sha256 {
-                ev = ev.sha256(h);
-            }
-            if let Some(a) = &t.archive_member {
-                ev = ev.file_member(a.clone());
-            }
-            out.push(temp_file(&t, ev));
-        }),
-        CollectorId::ExecutionEvents => each(jsonl, r, |e: ExecutionEventRecord, n| {
-            if let ExecutionEventRecord::Event(e) = e {
-                out.extend(adapt::from_exec_event(
-                    &e.event,
-                    evidence_from(m, n, &e.source),
-                ));
-            }
-        }),
-        CollectorId::PowershellLogs => each(jsonl, r, |p: PowershellRecord, n| match p {
-            // 4104 parts are read through their reassembled script block instead, so a
-            // script is judged whole, and once.
-            PowershellRecord::Event(e) if e.event.kind == PsEventKind::ScriptBlock => {}
-            PowershellRecord::Event(e) => {
-                out.extend(adapt::from_ps_event(
-                    &e.event,
-                    evidence_from(m, n, &e.source),
-                ));
-            }
-            PowershellRecord::ScriptBlock(sb) => {
-                // The evidence hash is the log file's; the script's own hash is in the record.
-                let ev = evidence_from(m, n, &sb.source);
-                out.push(adapt::from_script_block(&sb.block, ev));
-            }
-            PowershellRecord::Psreadline(h) => {
-                out.push(
-                    Observation::new(K::HistoryCommand, evidence_from(m, n, &h.source))
-                        .command_with_image(Some(h.command.clone()))
-                        .user(Some(h.user.clone())),
-                );
-            }
-            PowershellRecord::LogFile(_) => {}
-        }),
-        CollectorId::ShellHistory => each(jsonl, r, |h: HistoryRecord, n| {
-            let mut ev = EvidenceRef::new(m, n).source_path(h.file.clone());
-            if let Some(a) = &h.archive_member {
-                ev = ev.file_member(a.clone());
-            }
-            if let Some(s) = h.file_sha256 {
-                ev = ev.sha256(s);
-            }
+/// A live process: its image hash and copy are the evidence.
+pub fn process(p: &ProcessRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    let mut ev = EvidenceRef::new(at.member(), at.line);
+    if let Some(h) = p.image_sha256 {
+        ev = ev.sha256(h);
+    }
+    if let Some(c) = &p.image_copy {
+        ev = ev.file_member(c.clone());
+    }
+    out.extend(adapt::from_process_record(p, ev));
+}
+
+pub fn connection(c: &ConnectionRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    out.extend(adapt::from_connection_record(
+        c,
+        EvidenceRef::new(at.member(), at.line),
+    ));
+}
+
+pub fn temp_file(t: &TempFileRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    let mut ev = EvidenceRef::new(at.member(), at.line).source_path(t.path.clone());
+    if let Some(h) = t.sha256 {
+        ev = ev.sha256(h);
+    }
+    if let Some(a) = &t.archive_member {
+        ev = ev.file_member(a.clone());
+    }
+    out.push(temp_file_observation(t, ev));
+}
+
+pub fn execution_event(e: &ExecutionEventRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    if let ExecutionEventRecord::Event(e) = e {
+        out.extend(adapt::from_exec_event(
+            &e.event,
+            evidence_from(at.member(), at.line, &e.source),
+        ));
+    }
+}
+
+pub fn powershell(p: &PowershellRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    let (m, n) = (at.member().into_owned(), at.line);
+    match p {
+        // 4104 parts are read through their reassembled script block instead, so a script is
+        // judged whole, and once.
+        PowershellRecord::Event(e) if e.event.kind == PsEventKind::ScriptBlock => {}
+        PowershellRecord::Event(e) => {
+            out.extend(adapt::from_ps_event(
+                &e.event,
+                evidence_from(m.clone(), n, &e.source),
+            ));
+        }
+        PowershellRecord::ScriptBlock(sb) => {
+            // The evidence hash is the log file's; the script's own hash is in the record.
+            let ev = evidence_from(m.clone(), n, &sb.source);
+            out.push(adapt::from_script_block(&sb.block, ev));
+        }
+        PowershellRecord::Psreadline(h) => {
             out.push(
-                Observation::new(K::HistoryCommand, ev)
-                    .timestamp(h.timestamp)
+                Observation::new(K::HistoryCommand, evidence_from(m.clone(), n, &h.source))
                     .command_with_image(Some(h.command.clone()))
                     .user(Some(h.user.clone())),
             );
-        }),
-        CollectorId::ScheduledTasks => each(jsonl, r, |t: ScheduledTaskRecord, n| {
-            let mut ev = EvidenceRef::new(m, n).source_path(t.source_path.clone());
-            if let Some(a) = &t.archive_member {
-                ev = ev.file_member(a.clone());
-            }
-            if let Some(s) = t.sha256 {
-                ev = ev.sha256(s);
-            }
-            out.extend(scheduled(&t, ev));
-        }),
+        }
+        PowershellRecord::LogFile(_) => {}
     }
-    (out, report)
+}
+
+pub fn history(h: &HistoryRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    let mut ev = EvidenceRef::new(at.member(), at.line).source_path(h.file.clone());
+    if let Some(a) = &h.archive_member {
+        ev = ev.file_member(a.clone());
+    }
+    if let Some(s) = h.file_sha256 {
+        ev = ev.sha256(s);
+    }
+    out.push(
+        Observation::new(K::HistoryCommand, ev)
+            .timestamp(h.timestamp)
+            .command_with_image(Some(h.command.clone()))
+            .user(Some(h.user.clone())),
+    );
+}
+
+pub fn scheduled_task(t: &ScheduledTaskRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    let mut ev = EvidenceRef::new(at.member(), at.line).source_path(t.source_path.clone());
+    if let Some(a) = &t.archive_member {
+        ev = ev.file_member(a.clone());
+    }
+    if let Some(s) = t.sha256 {
+        ev = ev.sha256(s);
+    }
+    out.extend(scheduled(t, ev));
 }

@@ -5,6 +5,8 @@ pub mod capped;
 pub mod cron;
 pub mod evtx_read;
 pub mod exec_events;
+pub mod os_release;
+pub mod passwd;
 pub mod powershell;
 pub mod shell_history;
 pub mod systemd_unit;

@@ -1,6 +1,7 @@
 //! Typed records: what collectors emit, what the archive stores as JSON lines, and what
 //! detection and the report read back. Field names are stable: they are the archive's schema.
 
+mod evidence;
 mod execution_event;
 mod history;
 mod network;
@@ -9,6 +10,7 @@ mod process;
 mod scheduled_task;
 mod temp_file;
 
+pub use evidence::{FileMeta, FileType, HostFacts, SourceDescription};
 pub use execution_event::{EvtxLogSummary, ExecEventRecord, ExecutionEventRecord, SourceRef};
 pub use history::{HistoryRecord, HistoryShell};
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};

@@ -1,8 +1,8 @@
 //! `temp_scripts` records: one per script, executable or suspicious special file found where
 //! attackers stage them.
 
+use super::FileType;
 use super::{Sha256, Timestamp};
-use crate::source::FileType;
 use serde::{Deserialize, Serialize};
 
 /// What a file is, from its content when the content says so, else from its name.

@@ -186,7 +186,7 @@ impl FsView {
                 file_type: meta.file_type,
             });
         }
-        Ok(OpenedFile { file, meta })
+        Ok(OpenedFile::new(file, meta))
     }
 }
 

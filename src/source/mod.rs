@@ -7,19 +7,22 @@
 //! root points inside the root, never at the analyst's machine), and displays them the way
 //! the evidence's OS would (`C:\Windows\System32\Tasks\...` for a Windows root).
 
+mod accounts;
 mod fsview;
 pub mod live;
 pub(crate) mod os;
 mod root;
 
 pub use fsview::FsView;
-pub use live::LiveSource;
+pub use live::{Identity, LiveSource, identity};
 pub use root::RootSource;
 
-use crate::record::{ProcessRecord, Timestamp};
+pub use crate::ids::OsFamily;
+use crate::record::ProcessRecord;
+pub use crate::record::{FileMeta, FileType, HostFacts, SourceDescription};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
-use std::fs::File;
+use std::io::{Read, Seek};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -62,70 +65,6 @@ impl SourceError {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum OsFamily {
-    Linux,
-    Windows,
-    /// Anything else irsnap can build for (macOS, BSD): live collectors may be limited.
-    Other,
-}
-
-impl OsFamily {
-    pub fn current() -> OsFamily {
-        if cfg!(target_os = "linux") {
-            OsFamily::Linux
-        } else if cfg!(windows) {
-            OsFamily::Windows
-        } else {
-            OsFamily::Other
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FileType {
-    Regular,
-    Directory,
-    Symlink,
-    Fifo,
-    Socket,
-    CharDevice,
-    BlockDevice,
-    Other,
-}
-
-/// What `lstat` tells about a file, in portable form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct FileMeta {
-    pub file_type: FileType,
-    pub size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mtime: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub atime: Option<Timestamp>,
-    /// Inode change time (Unix only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ctime: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub btime: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(skip)]
-    pub dev: Option<u64>,
-    #[serde(skip)]
-    pub inode: Option<u64>,
-}
-
 /// One entry of a directory listing (not followed if it is a symlink).
 #[derive(Debug, Clone)]
 pub struct DirEntry {
@@ -135,10 +74,24 @@ pub struct DirEntry {
     pub meta: Result<FileMeta, String>,
 }
 
+/// Bytes of an opened evidence file: a host file today; a zip member, an NTFS stream or a
+/// disk-image extent can be one too, without any collector knowing.
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
 /// A file opened read-only for evidence, with the metadata of the very handle that was opened.
 pub struct OpenedFile {
-    pub file: File,
+    pub file: Box<dyn ReadSeek>,
     pub meta: FileMeta,
+}
+
+impl OpenedFile {
+    pub fn new(file: impl ReadSeek + 'static, meta: FileMeta) -> OpenedFile {
+        OpenedFile {
+            file: Box::new(file),
+            meta,
+        }
+    }
 }
 
 /// A user account on the evidence: where its home is and who it is.
@@ -168,49 +121,13 @@ pub struct RawSocket {
     pub uid: Option<u32>,
 }
 
-/// Facts about the host for the manifest. Everything is optional: an offline root may not say.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct HostFacts {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub os_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub os_version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot_time: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ip_addresses: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SourceDescription {
-    Live {
-        os: OsFamily,
-    },
-    OfflineRoot {
-        os: OsFamily,
-        path: String,
-        os_detected: bool,
-    },
-}
-
-/// Where evidence comes from. Live-only capabilities return `SourceError::Unsupported`
-/// on an offline root.
-pub trait Source: Send + Sync {
+/// The file-system view of the evidence: everything a file-based collector reads. The live
+/// host's root and an offline root implement it; so can a zip, a raw NTFS volume or a disk
+/// image, without touching a collector. Paths are logical (see the module comment).
+pub trait FileSource: Send + Sync {
     fn describe(&self) -> SourceDescription;
     /// The OS of the evidence (not necessarily of the analyst's machine).
     fn os(&self) -> OsFamily;
-    fn is_live(&self) -> bool;
     /// How the evidence's own OS would write this logical path.
     fn display_path(&self, logical: &Path) -> String;
     /// `lstat` of a logical path: parents are resolved in scope, the last component is not followed.
@@ -224,15 +141,17 @@ pub trait Source: Send + Sync {
     fn read_link(&self, _logical: &Path) -> Result<PathBuf, SourceError> {
         Err(SourceError::Unsupported {
             what: "symlink targets",
-            source_kind: match self.describe() {
-                SourceDescription::Live { .. } => "this host",
-                SourceDescription::OfflineRoot { .. } => "this root",
-            },
+            source_kind: "this source",
         })
     }
+    /// What the files say about the host (hostname, OS release, time zone).
     fn host_facts(&self) -> HostFacts;
     /// Every user account with a home/profile on the evidence.
     fn users(&self) -> Vec<UserAccount>;
+}
+
+/// The running host itself: what exists only while it runs. Only the live source has one.
+pub trait LiveHost: Send + Sync {
     /// Live processes, without image hashes or ancestry (the collector adds those).
     fn processes(&self) -> Result<Vec<ProcessRecord>, SourceError>;
     /// Open the executable image of a live process (on Linux through `/proc/<pid>/exe`, which
@@ -241,43 +160,34 @@ pub trait Source: Send + Sync {
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError>;
 }
 
+/// The evidence of one run: a file-system view, and the live host when it is one.
+pub enum Evidence {
+    Live(LiveSource),
+    Root(RootSource),
+}
+
+impl Evidence {
+    pub fn files(&self) -> &dyn FileSource {
+        match self {
+            Evidence::Live(l) => l,
+            Evidence::Root(r) => r,
+        }
+    }
+
+    pub fn live(&self) -> Option<&dyn LiveHost> {
+        match self {
+            Evidence::Live(l) => Some(l),
+            Evidence::Root(_) => None,
+        }
+    }
+
+    /// The host's facts: from the running OS when live, else from the evidence's files.
+    pub fn host_facts(&self) -> HostFacts {
+        self.files().host_facts()
+    }
+}
+
 /// Join a logical parent and a child name.
 pub fn logical_join(parent: &Path, name: impl AsRef<Path>) -> PathBuf {
     parent.join(name)
-}
-
-/// Parse `/etc/passwd`-format text into accounts (used for live hosts and Linux roots).
-pub fn parse_passwd(text: &str) -> Vec<UserAccount> {
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 7 || f[0].is_empty() {
-                return None;
-            }
-            Some(UserAccount {
-                name: f[0].to_string(),
-                uid: f[2].parse().ok(),
-                sid: None,
-                home: PathBuf::from(if f[5].is_empty() { "/" } else { f[5] }),
-                origin: "/etc/passwd".to_string(),
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwd_parses_and_skips_junk() {
-        let t =
-            "root:x:0:0:root:/root:/bin/bash\n# c\nbad line\nbob:x:1000:1000::/home/bob:/bin/sh\n";
-        let u = parse_passwd(t);
-        assert_eq!(u.len(), 2);
-        assert_eq!(u[1].name, "bob");
-        assert_eq!(u[1].uid, Some(1000));
-        assert_eq!(u[1].home, PathBuf::from("/home/bob"));
-    }
 }

@@ -1,12 +1,12 @@
 //! An offline root: a mounted image or a folder laid out like a system drive. Only the
 //! file-based artifacts exist here; processes and sockets are `Unsupported`.
 
+use super::accounts::{passwd_accounts, unix_users, windows_display, windows_users};
 use super::{
-    DirEntry, FileMeta, FileType, FsView, HostFacts, OpenedFile, OsFamily, RawSocket, Source,
-    SourceDescription, SourceError, UserAccount, parse_passwd,
+    DirEntry, FileMeta, FileSource, FsView, HostFacts, OpenedFile, OsFamily, SourceDescription,
+    SourceError, UserAccount,
 };
-use crate::record::ProcessRecord;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -87,71 +87,12 @@ impl RootSource {
 
     fn passwd(&self) -> Vec<UserAccount> {
         self.read_small("/etc/passwd", 4 << 20)
-            .map(|t| parse_passwd(&t))
+            .map(|t| passwd_accounts(&t))
             .unwrap_or_default()
     }
 }
 
-/// Users of a Unix tree: `/etc/passwd` plus homes under `/home` that it does not list
-/// (an attacker may delete the passwd line but not the home).
-pub(crate) fn unix_users(passwd: Vec<UserAccount>, home_dirs: Vec<DirEntry>) -> Vec<UserAccount> {
-    let mut users = passwd;
-    let known: HashSet<PathBuf> = users.iter().map(|u| u.home.clone()).collect();
-    for e in home_dirs {
-        let is_dir = e
-            .meta
-            .as_ref()
-            .is_ok_and(|m| m.file_type == FileType::Directory);
-        if is_dir && !known.contains(&e.path) {
-            users.push(UserAccount {
-                name: e.name.to_string_lossy().into_owned(),
-                uid: e.meta.as_ref().ok().and_then(|m| m.uid),
-                sid: None,
-                home: e.path.clone(),
-                origin: "/home listing".into(),
-            });
-        }
-    }
-    users
-}
-
-/// Users of a Windows tree: every real directory under `Users\` (junctions such as
-/// `All Users` and `Default User` are links, not profiles).
-pub(crate) fn windows_users(entries: Vec<DirEntry>) -> Vec<UserAccount> {
-    let mut users: Vec<UserAccount> = entries
-        .into_iter()
-        .filter(|e| {
-            e.meta
-                .as_ref()
-                .is_ok_and(|m| m.file_type == FileType::Directory)
-        })
-        .map(|e| UserAccount {
-            name: e.name.to_string_lossy().into_owned(),
-            uid: None,
-            sid: None,
-            home: e.path,
-            origin: "Users listing".into(),
-        })
-        .collect();
-    users.sort_by(|a, b| a.name.cmp(&b.name));
-    users
-}
-
-pub(crate) fn windows_display(logical: &Path) -> String {
-    let mut s = String::from("C:");
-    for c in logical.components() {
-        if let std::path::Component::Normal(n) = c {
-            s.push('\\');
-            s.push_str(&n.to_string_lossy());
-        }
-    }
-    if s == "C:" {
-        s.push('\\');
-    }
-    s
-}
-
-impl Source for RootSource {
+impl FileSource for RootSource {
     fn describe(&self) -> SourceDescription {
         SourceDescription::OfflineRoot {
             os: self.os,
@@ -162,10 +103,6 @@ impl Source for RootSource {
 
     fn os(&self) -> OsFamily {
         self.os
-    }
-
-    fn is_live(&self) -> bool {
-        false
     }
 
     fn display_path(&self, logical: &Path) -> String {
@@ -203,7 +140,7 @@ impl Source for RootSource {
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty());
                 if let Some(osr) = self.read_small("/etc/os-release", 64 << 10) {
-                    let (name, version) = super::live::parse_os_release(&osr);
+                    let (name, version) = crate::parsers::os_release::parse_os_release(&osr);
                     facts.os_name = name;
                     facts.os_version = version;
                 }
@@ -225,26 +162,5 @@ impl Source for RootSource {
                 self.view.read_dir(Path::new("/home")).unwrap_or_default(),
             ),
         }
-    }
-
-    fn processes(&self) -> Result<Vec<ProcessRecord>, SourceError> {
-        Err(SourceError::Unsupported {
-            what: "processes",
-            source_kind: "an offline root",
-        })
-    }
-
-    fn open_process_image(&self, _: &ProcessRecord) -> Result<OpenedFile, SourceError> {
-        Err(SourceError::Unsupported {
-            what: "process images",
-            source_kind: "an offline root",
-        })
-    }
-
-    fn connections(&self) -> Result<Vec<RawSocket>, SourceError> {
-        Err(SourceError::Unsupported {
-            what: "network connections",
-            source_kind: "an offline root",
-        })
     }
 }

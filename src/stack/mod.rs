@@ -28,21 +28,8 @@ pub const PARENT_CAP: usize = 1000;
 
 /// What is stacked. Every key is a normalised shape (see `normalize`), so the same program
 /// on different hosts lands on one key.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
 pub enum StackKind {
     /// Process image + command-line shape (`processes`).
     Process,
@@ -60,6 +47,20 @@ pub enum StackKind {
 }
 
 impl StackKind {
+    pub const ALL: &'static [StackKind] = &[
+        StackKind::Process,
+        StackKind::Image,
+        StackKind::ParentChild,
+        StackKind::ScheduledAction,
+        StackKind::TempScriptHash,
+        StackKind::ImageHash,
+    ];
+
+    pub fn from_name(name: &str) -> Option<StackKind> {
+        let name = name.replace('-', "_");
+        StackKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             StackKind::Process => "process",

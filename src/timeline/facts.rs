@@ -6,13 +6,13 @@ mod events;
 mod tasks;
 
 use super::{LOCAL_SUFFIX, TimelineEntry, format_datetime};
-use crate::collectors::CollectorId;
+use crate::ids::RecordAt;
 use crate::record::{
-    ExecutionEventRecord, HistoryRecord, ProcessRecord, TempFileRecord, Timestamp,
+    ConnectionRecord, ExecutionEventRecord, HistoryRecord, PowershellRecord, ProcessRecord,
+    ScheduledTaskRecord, TempFileRecord, Timestamp,
 };
 use chrono::NaiveDateTime;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet};
 
 /// Longest command line or script excerpt quoted in a `message` (the full value is in its
@@ -24,49 +24,71 @@ const MESSAGE_EXCERPT: usize = 200;
 const FILETIME_EPOCH_SECS: i64 = -11_644_473_600;
 
 /// Where a record sits in the archive.
-pub(super) struct At<'a> {
-    pub collector: CollectorId,
-    pub member: &'a str,
-    pub line: u64,
-}
+pub(super) type At = RecordAt;
 
-/// What one pass over a records member remembers between lines.
+/// What one pass over a collector's records remembers between records.
 #[derive(Default)]
-pub(super) struct State {
+pub struct State {
     /// Source files whose modification time is already in the timeline (one line per
     /// crontab, not one per cron line).
     files_seen: HashSet<String>,
-    /// PSReadLine history file → index of its "last written" entry, moved along to the
-    /// file's last command as the lines go by.
+    /// PSReadLine history file → its "last written" entry, held back and moved along to the
+    /// file's last command as the records go by; out when the collector's records end.
     psreadline: HashMap<String, usize>,
+    pending: Vec<TimelineEntry>,
 }
 
-fn parse<T: DeserializeOwned>(line: &[u8]) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(line)
+impl State {
+    /// The entries held back until the collector's last record.
+    pub fn finish(self) -> Vec<TimelineEntry> {
+        self.pending
+    }
 }
 
-/// Append the facts of one record line to `out`.
-pub(super) fn record_facts(
-    at: &At,
-    line: &[u8],
+// One function per record type, named by the registration table (`crate::registry`).
+
+pub fn process(p: &ProcessRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    process_facts(&at, p, out);
+}
+
+/// Sockets carry no time.
+pub fn connection(_: &ConnectionRecord, _: RecordAt, _: &mut State, _: &mut Vec<TimelineEntry>) {}
+
+pub fn temp_file(f: &TempFileRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    temp_file_facts(&at, f, out);
+}
+
+pub fn execution_event(
+    r: &ExecutionEventRecord,
+    at: RecordAt,
+    _: &mut State,
+    out: &mut Vec<TimelineEntry>,
+) {
+    if let ExecutionEventRecord::Event(ev) = r {
+        events::exec_event(&at, &ev.event, &ev.source.source_path, out);
+    }
+}
+
+pub fn powershell(
+    r: &PowershellRecord,
+    at: RecordAt,
     state: &mut State,
     out: &mut Vec<TimelineEntry>,
-) -> Result<(), serde_json::Error> {
-    match at.collector {
-        CollectorId::Processes => process(at, &parse(line)?, out),
-        // Sockets carry no time.
-        CollectorId::Network => {}
-        CollectorId::TempScripts => temp_file(at, &parse(line)?, out),
-        CollectorId::ExecutionEvents => {
-            if let ExecutionEventRecord::Event(ev) = parse(line)? {
-                events::exec_event(at, &ev.event, &ev.source.source_path, out);
-            }
-        }
-        CollectorId::PowershellLogs => events::powershell(at, parse(line)?, state, out),
-        CollectorId::ShellHistory => history(at, &parse(line)?, out),
-        CollectorId::ScheduledTasks => tasks::scheduled(at, &parse(line)?, state, out),
-    }
-    Ok(())
+) {
+    events::powershell(&at, r, state, out);
+}
+
+pub fn history(h: &HistoryRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    history_facts(&at, h, out);
+}
+
+pub fn scheduled_task(
+    r: &ScheduledTaskRecord,
+    at: RecordAt,
+    state: &mut State,
+    out: &mut Vec<TimelineEntry>,
+) {
+    tasks::scheduled(&at, r, state, out);
 }
 
 fn usable(t: &Timestamp) -> bool {
@@ -80,7 +102,7 @@ fn entry(at: &At, t: &Timestamp, desc: &str, kind: &str, message: String) -> Tim
         timestamp: t.timestamp_micros(),
         timestamp_desc: desc.to_string(),
         collector: at.collector.as_str().to_string(),
-        record_member: at.member.to_string(),
+        record_member: at.member().to_string(),
         record_line: at.line,
         record_kind: Some(kind.to_string()),
         ..TimelineEntry::default()
@@ -155,7 +177,7 @@ fn tag<T: Serialize>(v: &T) -> String {
     }
 }
 
-fn process(at: &At, p: &ProcessRecord, out: &mut Vec<TimelineEntry>) {
+fn process_facts(at: &At, p: &ProcessRecord, out: &mut Vec<TimelineEntry>) {
     let Some(t) = p.start_time.filter(usable) else {
         return;
     };
@@ -184,13 +206,14 @@ fn process(at: &At, p: &ProcessRecord, out: &mut Vec<TimelineEntry>) {
     out.push(e);
 }
 
-fn temp_file(at: &At, f: &TempFileRecord, out: &mut Vec<TimelineEntry>) {
+fn temp_file_facts(at: &At, f: &TempFileRecord, out: &mut Vec<TimelineEntry>) {
     let detected = tag(&f.detected_type);
     for (time, desc, verb) in [
         (f.btime, "File Created", "created"),
         (f.mtime, "File Modified", "modified"),
+        // Not the access time: every backup, indexer and scanner moves it, and it is in
+        // the record for whoever wants it.
         (f.ctime, "Inode Changed", "inode changed"),
-        (f.atime, "File Accessed", "accessed"),
     ] {
         let Some(t) = time.filter(usable) else {
             continue;
@@ -214,7 +237,7 @@ fn temp_file(at: &At, f: &TempFileRecord, out: &mut Vec<TimelineEntry>) {
     }
 }
 
-fn history(at: &At, h: &HistoryRecord, out: &mut Vec<TimelineEntry>) {
+fn history_facts(at: &At, h: &HistoryRecord, out: &mut Vec<TimelineEntry>) {
     let Some(t) = h.timestamp.filter(usable) else {
         return;
     };

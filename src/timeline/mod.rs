@@ -3,10 +3,13 @@
 //! plus flat fields). It is derived data: each line points back at the record it came from
 //! (`record_member` + 1-based `record_line`), and the records stay the evidence.
 //!
-//! Built from the bytes of `records/<collector>.jsonl`, read back through the typed records:
-//! the archive writer feeds each collector's buffer through [`Timeline::add_records`] when it
-//! writes that member (so records are never held twice), and `irsnap export` does the same
-//! from an archive's members when the archive has no `timeline.jsonl` (older archives).
+//! Built from the typed records: `collect` hands each record's facts (through the registration
+//! table, `crate::registry`) to a [`Timeline`] as the record is written, and `irsnap export`
+//! does the same from an archive's members when the archive has no `timeline.jsonl` (older
+//! archives). Memory is bounded whatever the host holds: entries are serialized at once, kept
+//! in sorted runs of a few MiB compressed in memory (never spilled to the suspect host's disk,
+//! where an encrypted run must leave no plaintext), and merged when `timeline.jsonl` is
+//! written; past the entry budget, entries are counted and left out, and the log says so.
 //!
 //! Times: `datetime` is RFC 3339 UTC with microseconds, `timestamp` the same instant in
 //! microseconds since the Unix epoch (Timesketch reads either). Windows Task Scheduler writes
@@ -20,9 +23,10 @@
 //! Reference: Timesketch "Import from JSON or CSV" (mandatory `message`, `datetime`,
 //! `timestamp_desc`).
 
-mod facts;
+pub mod facts;
 
-use crate::collectors::CollectorId;
+pub use facts::State as FactState;
+
 use crate::record::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -173,7 +177,7 @@ pub struct TimelineEntry {
 /// What building a timeline met.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TimelineStats {
-    /// Record lines read.
+    /// Records read.
     pub records: u64,
     /// Timeline lines produced.
     pub entries: u64,
@@ -181,53 +185,124 @@ pub struct TimelineStats {
     pub unreadable: u64,
     /// The first such problem, for the log.
     pub first_error: Option<String>,
+    /// Entries left out because the timeline had [`Timeline::max_entries`] already.
+    pub dropped: u64,
 }
 
-/// Timeline lines gathered so far, serialized, with their sort key.
-#[derive(Debug, Default)]
+/// Serialized entries buffered before they are sorted and compressed into a run.
+const RUN_BYTES: usize = 4 << 20;
+/// Entries kept by default: far more than any analyst scrolls, far less than memory allows.
+pub const DEFAULT_MAX_ENTRIES: u64 = 5_000_000;
+
+/// One sorted run: `(timestamp i64 LE, sequence u64 LE, length u32 LE, JSON)` records,
+/// deflated.
+struct Run {
+    data: Vec<u8>,
+}
+
+/// The timeline of one archive, built entry by entry in bounded memory.
 pub struct Timeline {
-    lines: Vec<(i64, String)>,
+    state: FactState,
+    buf: Vec<(i64, u64, Box<str>)>,
+    buf_bytes: usize,
+    runs: Vec<Run>,
+    seq: u64,
+    max_entries: u64,
     stats: TimelineStats,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline::new()
+    }
 }
 
 impl Timeline {
     pub fn new() -> Timeline {
-        Timeline::default()
+        Timeline::with_max_entries(DEFAULT_MAX_ENTRIES)
     }
 
-    /// Add the facts of one records member (`member` is its name in the archive, `data` its
-    /// JSON lines). Unreadable lines are counted, never fatal: the records are the evidence,
-    /// the timeline a view of them.
-    pub fn add_records(&mut self, collector: CollectorId, member: &str, data: &[u8]) {
-        let mut entries = Vec::new();
-        let mut state = facts::State::default();
-        for (i, line) in data.split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            self.stats.records += 1;
-            let at = facts::At {
-                collector,
-                member,
-                line: i as u64 + 1,
-            };
-            if let Err(e) = facts::record_facts(&at, line, &mut state, &mut entries) {
-                self.stats.unreadable += 1;
-                if self.stats.first_error.is_none() {
-                    self.stats.first_error = Some(format!("{member} line {}: {e}", i + 1));
-                }
-            }
+    pub fn with_max_entries(max_entries: u64) -> Timeline {
+        Timeline {
+            state: FactState::default(),
+            buf: Vec::new(),
+            buf_bytes: 0,
+            runs: Vec::new(),
+            seq: 0,
+            max_entries,
+            stats: TimelineStats::default(),
         }
+    }
+
+    /// The state record → facts functions share while one collector's records go by.
+    pub fn state(&mut self) -> &mut FactState {
+        &mut self.state
+    }
+
+    /// The facts of one record (from the registration table's timeline function).
+    pub fn add(&mut self, entries: impl IntoIterator<Item = TimelineEntry>) {
+        self.stats.records += 1;
         for e in entries {
             self.push(e);
         }
     }
 
+    /// A record that could not be read back (export from an edited or foreign archive).
+    pub fn unreadable(&mut self, what: String) {
+        self.stats.records += 1;
+        self.stats.unreadable += 1;
+        if self.stats.first_error.is_none() {
+            self.stats.first_error = Some(what);
+        }
+    }
+
+    /// A collector's records ended: the facts held back for its last record go in.
+    pub fn end_collector(&mut self) {
+        let state = std::mem::take(&mut self.state);
+        for e in state.finish() {
+            self.push(e);
+        }
+    }
+
     fn push(&mut self, e: TimelineEntry) {
+        if self.stats.entries >= self.max_entries {
+            self.stats.dropped += 1;
+            return;
+        }
         // Serializing a struct of strings and numbers cannot fail; skip rather than panic.
-        if let Ok(json) = serde_json::to_string(&e) {
-            self.stats.entries += 1;
-            self.lines.push((e.timestamp, json));
+        let Ok(json) = serde_json::to_string(&e) else {
+            return;
+        };
+        self.stats.entries += 1;
+        self.buf_bytes += json.len() + 24;
+        self.buf
+            .push((e.timestamp, self.seq, json.into_boxed_str()));
+        self.seq += 1;
+        if self.buf_bytes >= RUN_BYTES {
+            self.seal_run();
+        }
+    }
+
+    /// Sort the buffer and keep it compressed as one run.
+    fn seal_run(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        self.buf.sort_by_key(|(t, s, _)| (*t, *s));
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        for (t, s, json) in self.buf.drain(..) {
+            let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
+            let body = &json.as_bytes()[..len as usize];
+            // Writing into a Vec cannot fail.
+            let _ = std::io::Write::write_all(&mut enc, &t.to_le_bytes());
+            let _ = std::io::Write::write_all(&mut enc, &s.to_le_bytes());
+            let _ = std::io::Write::write_all(&mut enc, &len.to_le_bytes());
+            let _ = std::io::Write::write_all(&mut enc, body);
+        }
+        self.buf_bytes = 0;
+        self.buf = Vec::new();
+        if let Ok(data) = enc.finish() {
+            self.runs.push(Run { data });
         }
     }
 
@@ -236,19 +311,70 @@ impl Timeline {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.stats.entries == 0
     }
 
-    /// The JSON lines, oldest first; facts with the same time keep collector and record
-    /// order (the sort is stable).
-    pub fn into_jsonl(mut self) -> Vec<u8> {
-        self.lines.sort_by_key(|(t, _)| *t);
-        let mut out = Vec::with_capacity(self.lines.iter().map(|(_, l)| l.len() + 1).sum());
-        for (_, l) in self.lines {
-            out.extend_from_slice(l.as_bytes());
-            out.push(b'\n');
+    /// Write the JSON lines, oldest first; facts with the same time keep the order they came
+    /// in (collector, then record order). Returns the stats.
+    pub fn write_jsonl(mut self, out: &mut dyn std::io::Write) -> std::io::Result<TimelineStats> {
+        self.end_collector();
+        self.seal_run();
+        let mut readers: Vec<RunReader> =
+            self.runs.iter().map(|r| RunReader::new(&r.data)).collect();
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, r) in readers.iter_mut().enumerate() {
+            if let Some(head) = r.next()? {
+                heap.push(std::cmp::Reverse((head.0, head.1, i, head.2)));
+            }
         }
+        while let Some(std::cmp::Reverse((_, _, i, json))) = heap.pop() {
+            out.write_all(&json)?;
+            out.write_all(b"\n")?;
+            if let Some(next) = readers[i].next()? {
+                heap.push(std::cmp::Reverse((next.0, next.1, i, next.2)));
+            }
+        }
+        Ok(self.stats)
+    }
+
+    /// The JSON lines in memory (tests and small timelines).
+    pub fn into_jsonl(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write_jsonl(&mut out);
         out
+    }
+}
+
+/// Reads one run's entries back in order.
+struct RunReader<'a> {
+    dec: flate2::read::DeflateDecoder<&'a [u8]>,
+}
+
+impl<'a> RunReader<'a> {
+    fn new(data: &'a [u8]) -> RunReader<'a> {
+        RunReader {
+            dec: flate2::read::DeflateDecoder::new(data),
+        }
+    }
+
+    fn next(&mut self) -> std::io::Result<Option<(i64, u64, Vec<u8>)>> {
+        use std::io::Read;
+        let mut head = [0u8; 20];
+        match self.dec.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&head[..8]);
+        let mut s = [0u8; 8];
+        s.copy_from_slice(&head[8..16]);
+        let mut l = [0u8; 4];
+        l.copy_from_slice(&head[16..]);
+        let mut json = vec![0u8; u32::from_le_bytes(l) as usize];
+        self.dec.read_exact(&mut json)?;
+        Ok(Some((i64::from_le_bytes(t), u64::from_le_bytes(s), json)))
     }
 }
 

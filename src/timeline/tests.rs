@@ -1,4 +1,10 @@
 use super::*;
+use crate::ids::CollectorId;
+
+fn add_records(t: &mut Timeline, c: CollectorId, data: &[u8]) {
+    crate::registry::timeline_from_jsonl(t, c, 1, data);
+    t.end_collector();
+}
 use serde_json::{Value, json};
 
 fn lines(v: &[Value]) -> Vec<u8> {
@@ -13,7 +19,7 @@ fn lines(v: &[Value]) -> Vec<u8> {
 fn build(parts: &[(CollectorId, Vec<Value>)]) -> (Vec<Value>, TimelineStats) {
     let mut t = Timeline::new();
     for (c, recs) in parts {
-        t.add_records(*c, &format!("records/{}.jsonl", c.as_str()), &lines(recs));
+        add_records(&mut t, *c, &lines(recs));
     }
     let stats = t.stats().clone();
     let out = t.into_jsonl();
@@ -170,11 +176,7 @@ fn temp_file_gives_one_line_per_time_and_unreadable_lines_are_counted() {
     let mut t = Timeline::new();
     let mut data = lines(&[f]);
     data.extend_from_slice(b"{not json\n\n");
-    t.add_records(
-        CollectorId::TempScripts,
-        "records/temp_scripts.jsonl",
-        &data,
-    );
+    add_records(&mut t, CollectorId::TempScripts, &data);
     assert_eq!(t.stats().unreadable, 1);
     assert!(t.stats().first_error.as_deref().unwrap().contains("line 2"));
     let text = String::from_utf8(t.into_jsonl()).unwrap();

@@ -18,7 +18,7 @@ const AT_SPOOLS: [&str; 2] = ["/var/spool/cron/atjobs", "/var/spool/at"];
 pub(super) fn collect(run: &mut Run) -> Result<(), CollectError> {
     let users: HashMap<u32, String> = run
         .ctx
-        .source
+        .fs
         .users()
         .into_iter()
         .filter_map(|u| u.uid.map(|uid| (uid, u.name)))

@@ -31,11 +31,11 @@ mod systemd_schedule;
 mod unix;
 mod windows;
 
-use super::{CollectError, Collector, CollectorId, Context};
-use crate::profile::ByteSize;
+use super::{CollectError, Collector, Context};
 use crate::record::{Record, ScheduledTaskRecord};
 use crate::sink::{FileOutcome, FileRequest, Sink};
 use crate::source::{DirEntry, FileMeta, OpenedFile, OsFamily, SourceError};
+use crate::units::ByteSize;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -74,10 +74,6 @@ impl ScheduledTasks {
 }
 
 impl Collector for ScheduledTasks {
-    fn id(&self) -> CollectorId {
-        CollectorId::ScheduledTasks
-    }
-
     fn collect(&self, ctx: &Context, out: &mut dyn Sink) -> Result<(), CollectError> {
         let mut run = Run {
             ctx,
@@ -85,7 +81,7 @@ impl Collector for ScheduledTasks {
             opts: &self.opts,
             stop_noted: false,
         };
-        match ctx.source.os() {
+        match ctx.fs.os() {
             OsFamily::Windows => windows::collect(&mut run),
             OsFamily::Linux | OsFamily::Other => {
                 unix::collect(&mut run)?;
@@ -165,12 +161,12 @@ impl Run<'_, '_> {
     }
 
     pub fn display(&self, logical: &Path) -> String {
-        self.ctx.source.display_path(logical)
+        self.ctx.fs.display_path(logical)
     }
 
     /// The error text, with the likely reason when access was refused.
     pub fn explain(&self, e: &SourceError) -> String {
-        if e.is_permission_denied() && !crate::privilege::is_elevated() {
+        if e.is_permission_denied() && !self.ctx.elevated {
             format!("{e} (not elevated: run irsnap as root/Administrator to read it)")
         } else {
             e.to_string()
@@ -180,7 +176,7 @@ impl Run<'_, '_> {
     /// Entries of a directory sorted by name (stable output). A missing directory is normal
     /// (`None`, silently); one that cannot be read is an error.
     pub fn list_dir(&mut self, logical: &Path) -> Option<Vec<DirEntry>> {
-        match self.ctx.source.read_dir(logical) {
+        match self.ctx.fs.read_dir(logical) {
             Ok(mut v) => {
                 v.sort_by(|a, b| a.name.cmp(&b.name));
                 Some(v)
@@ -250,7 +246,7 @@ impl Run<'_, '_> {
         logical: &Path,
         keep: usize,
     ) -> Result<Result<Ingested, SourceError>, CollectError> {
-        match self.ctx.source.open(logical) {
+        match self.ctx.fs.open(logical) {
             Ok(f) => Ok(Ok(self.stream(logical, f, keep)?)),
             Err(e) => Ok(Err(e)),
         }
@@ -279,7 +275,7 @@ impl Run<'_, '_> {
             display,
             meta,
             outcome,
-            unix_owner: self.ctx.source.os() != OsFamily::Windows,
+            unix_owner: self.ctx.fs.os() != OsFamily::Windows,
         })
     }
 

@@ -98,7 +98,7 @@ pub(super) fn collect(run: &mut Run) -> Result<(), CollectError> {
         },
     ];
     let mut homes_seen = HashSet::new();
-    for u in run.ctx.source.users() {
+    for u in run.ctx.fs.users() {
         if !homes_seen.insert(u.home.clone()) {
             continue;
         }
@@ -222,7 +222,7 @@ fn timer(
         display.clone(),
     );
     let mut masked = false;
-    let opened = match run.ctx.source.open(logical) {
+    let opened = match run.ctx.fs.open(logical) {
         Ok(f) => Some(f),
         // A unit linked to /dev/null is masked: systemd will not start it. A dangling link
         // (the target missing, e.g. /dev/null absent from an image) reads the same way.

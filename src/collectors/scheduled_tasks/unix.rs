@@ -178,7 +178,7 @@ fn crontab(
 ) -> Result<(), CollectError> {
     let display = run.display(logical);
     // A missing /etc/crontab is normal: check before opening so it is not a warning.
-    match run.ctx.source.metadata(logical) {
+    match run.ctx.fs.metadata(logical) {
         Err(e) if e.is_not_found() => return Ok(()),
         _ => {}
     }
@@ -385,7 +385,7 @@ fn cron_scripts(run: &mut Run, period: &str) -> Result<(), CollectError> {
 
 fn anacrontab(run: &mut Run) -> Result<(), CollectError> {
     let logical = Path::new("/etc/anacrontab");
-    if matches!(run.ctx.source.metadata(logical), Err(e) if e.is_not_found()) {
+    if matches!(run.ctx.fs.metadata(logical), Err(e) if e.is_not_found()) {
         return Ok(());
     }
     let Some(file) = run.ingest(logical)? else {

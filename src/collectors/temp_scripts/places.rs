@@ -3,7 +3,7 @@
 
 use super::TempScriptsOptions;
 use crate::record::{TimeField, Timestamp};
-use crate::source::{FileMeta, FileType, OsFamily, Source};
+use crate::source::{FileMeta, FileSource, FileType, OsFamily};
 use std::path::{Path, PathBuf};
 
 /// One staging place to walk.
@@ -15,7 +15,7 @@ pub(super) struct Place {
     pub user: Option<String>,
 }
 
-pub(super) fn places(source: &dyn Source, opts: &TempScriptsOptions) -> Vec<Place> {
+pub(super) fn places(source: &dyn FileSource, opts: &TempScriptsOptions) -> Vec<Place> {
     let deep = opts.max_depth.max(1);
     let place = |p: &str, depth: usize, user: Option<&str>| Place {
         path: PathBuf::from(p),

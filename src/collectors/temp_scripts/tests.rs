@@ -1,20 +1,14 @@
 use super::*;
 use crate::collectors::{Cancel, Shared};
 use crate::sink::MemorySink;
-use crate::source::{RootSource, Source};
+use crate::source::{FileSource, RootSource};
 use std::path::{Path, PathBuf};
 
 fn run_with(root: &Path, opts: TempScriptsOptions) -> MemorySink {
     let src = RootSource::new(root.to_path_buf(), None).unwrap();
     let cancel = Cancel::default();
     let shared = Shared::default();
-    let ctx = Context {
-        source: &src,
-        cancel: &cancel,
-        since: None,
-        shared: &shared,
-        exclude: Vec::new(),
-    };
+    let ctx = Context::new(&src, &cancel, &shared);
     let mut sink = MemorySink::default();
     TempScripts::new(opts).collect(&ctx, &mut sink).unwrap();
     sink
@@ -155,15 +149,12 @@ struct Racing {
     root: PathBuf,
 }
 
-impl Source for Racing {
+impl FileSource for Racing {
     fn describe(&self) -> crate::source::SourceDescription {
         self.inner.describe()
     }
     fn os(&self) -> OsFamily {
         self.inner.os()
-    }
-    fn is_live(&self) -> bool {
-        false
     }
     fn display_path(&self, p: &Path) -> String {
         self.inner.display_path(p)
@@ -199,18 +190,6 @@ impl Source for Racing {
     fn users(&self) -> Vec<crate::source::UserAccount> {
         self.inner.users()
     }
-    fn processes(&self) -> Result<Vec<crate::record::ProcessRecord>, SourceError> {
-        self.inner.processes()
-    }
-    fn open_process_image(
-        &self,
-        p: &crate::record::ProcessRecord,
-    ) -> Result<crate::source::OpenedFile, SourceError> {
-        self.inner.open_process_image(p)
-    }
-    fn connections(&self) -> Result<Vec<crate::source::RawSocket>, SourceError> {
-        self.inner.connections()
-    }
 }
 
 fn racing_root() -> (tempfile::TempDir, Racing) {
@@ -233,13 +212,7 @@ fn racing_root() -> (tempfile::TempDir, Racing) {
 fn files_deleted_or_growing_during_the_walk() {
     let (_d, src) = racing_root();
     let (cancel, shared) = (Cancel::default(), Shared::default());
-    let ctx = Context {
-        source: &src,
-        cancel: &cancel,
-        since: None,
-        shared: &shared,
-        exclude: Vec::new(),
-    };
+    let ctx = Context::new(&src, &cancel, &shared);
     let mut sink = MemorySink::default();
     TempScripts::new(TempScriptsOptions::default())
         .collect(&ctx, &mut sink)
@@ -273,17 +246,9 @@ fn files_deleted_or_growing_during_the_walk() {
 fn cancellation_stops_between_files() {
     let (_d, src) = racing_root();
     let cancel = Cancel::default();
-    cancel
-        .signalled
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    cancel.interrupt.raise();
     let shared = Shared::default();
-    let ctx = Context {
-        source: &src,
-        cancel: &cancel,
-        since: None,
-        shared: &shared,
-        exclude: Vec::new(),
-    };
+    let ctx = Context::new(&src, &cancel, &shared);
     let mut sink = MemorySink::default();
     TempScripts::new(TempScriptsOptions::default())
         .collect(&ctx, &mut sink)

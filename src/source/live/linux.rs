@@ -3,8 +3,8 @@
 //! Reference: proc(5) (`/proc/<pid>/stat` field numbers, `exe`, `cmdline`, `status`).
 
 use crate::record::{HashStatus, ImageKind, ProcessRecord, Timestamp};
-use crate::source::root::unix_users;
-use crate::source::{FsView, HostFacts, OpenedFile, SourceError, UserAccount, parse_passwd};
+use crate::source::accounts::{passwd_accounts, unix_users};
+use crate::source::{FsView, HostFacts, OpenedFile, SourceError, UserAccount};
 use base64::Engine;
 use std::collections::HashMap;
 use std::io::Read;
@@ -31,7 +31,7 @@ fn read_proc_string(path: &str) -> Option<String> {
 
 fn passwd_owners() -> HashMap<u32, String> {
     let text = read_proc_string("/etc/passwd").unwrap_or_default();
-    parse_passwd(&text)
+    crate::parsers::passwd::parse_passwd(&text)
         .into_iter()
         .filter_map(|u| u.uid.map(|uid| (uid, u.name)))
         .collect()
@@ -57,7 +57,7 @@ fn boot_time() -> Option<i64> {
 pub fn host_facts(_view: &FsView) -> HostFacts {
     let (os_name, os_version) = read_proc_string("/etc/os-release")
         .or_else(|| read_proc_string("/usr/lib/os-release"))
-        .map(|t| super::parse_os_release(&t))
+        .map(|t| crate::parsers::os_release::parse_os_release(&t))
         .unwrap_or((None, None));
     let timezone = std::env::var("TZ")
         .ok()
@@ -86,11 +86,28 @@ pub fn host_facts(_view: &FsView) -> HostFacts {
 }
 
 pub fn users(view: &FsView) -> Vec<UserAccount> {
-    let passwd = parse_passwd(&read_proc_string("/etc/passwd").unwrap_or_default());
+    let passwd = passwd_accounts(&read_proc_string("/etc/passwd").unwrap_or_default());
     unix_users(
         passwd,
         view.read_dir(Path::new("/home")).unwrap_or_default(),
     )
+}
+
+/// The effective uid from `/proc/self/status` (no unsafe code for a value the kernel also
+/// publishes as text), and its name from the account database, not `$USER`: sudo and su
+/// leave `$USER` pointing at someone else.
+pub fn identity() -> super::Identity {
+    let uid = read_proc_string("/proc/self/status").and_then(|status| {
+        let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+        line.split_ascii_whitespace().nth(1)?.parse::<u32>().ok()
+    });
+    let user = uid.and_then(|uid| passwd_owners().remove(&uid));
+    super::Identity {
+        user,
+        uid,
+        sid: None,
+        elevated: uid == Some(0),
+    }
 }
 
 #[allow(unsafe_code)]
@@ -340,7 +357,7 @@ pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile
             file_type: meta.file_type,
         });
     }
-    Ok(OpenedFile { file, meta })
+    Ok(OpenedFile::new(file, meta))
 }
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ mod unsupported;
 use unsupported as platform;
 
 use super::{
-    DirEntry, FileMeta, FsView, HostFacts, OpenedFile, OsFamily, RawSocket, Source,
+    DirEntry, FileMeta, FileSource, FsView, HostFacts, LiveHost, OpenedFile, OsFamily, RawSocket,
     SourceDescription, SourceError, UserAccount,
 };
 use crate::record::{ProcessRecord, Protocol};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Lowest CPU and I/O priority for irsnap itself (`--low-impact`). Best effort: a failure
@@ -46,17 +47,13 @@ impl Default for LiveSource {
     }
 }
 
-impl Source for LiveSource {
+impl FileSource for LiveSource {
     fn describe(&self) -> SourceDescription {
         SourceDescription::Live { os: self.os() }
     }
 
     fn os(&self) -> OsFamily {
         OsFamily::current()
-    }
-
-    fn is_live(&self) -> bool {
-        true
     }
 
     fn display_path(&self, logical: &Path) -> String {
@@ -89,7 +86,9 @@ impl Source for LiveSource {
     fn users(&self) -> Vec<UserAccount> {
         platform::users(&self.view)
     }
+}
 
+impl LiveHost for LiveSource {
     fn processes(&self) -> Result<Vec<ProcessRecord>, SourceError> {
         platform::processes(&self.view)
     }
@@ -101,6 +100,18 @@ impl Source for LiveSource {
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError> {
         connections()
     }
+}
+
+/// The logical path of a path on this host (a Windows drive prefix dropped: logical paths
+/// start at the system root), for excluding irsnap's own output from what it collects.
+pub fn host_to_logical(host: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::from("/");
+    for c in host.components() {
+        if let std::path::Component::Normal(n) = c {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// Addresses of every interface, as `address/prefix` strings.
@@ -208,7 +219,7 @@ fn tcp_state_name(state: &netstat2::TcpState) -> String {
     .to_string()
 }
 
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = panic.downcast_ref::<String>() {
@@ -218,33 +229,20 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// `NAME`/`PRETTY_NAME` and `VERSION_ID`/`VERSION` from os-release(5) text.
-pub fn parse_os_release(text: &str) -> (Option<String>, Option<String>) {
-    let mut fields = std::collections::HashMap::new();
-    for line in text.lines() {
-        if let Some((k, v)) = line.split_once('=') {
-            let v = v.trim().trim_matches('"').trim_matches('\'');
-            fields.insert(k.trim().to_string(), v.to_string());
-        }
-    }
-    let name = fields
-        .get("PRETTY_NAME")
-        .or_else(|| fields.get("NAME"))
-        .cloned();
-    let version = fields
-        .get("VERSION_ID")
-        .or_else(|| fields.get("VERSION"))
-        .cloned();
-    (name, version)
+/// Who irsnap runs as, and with which rights: the manifest records it, and it explains what
+/// a non-elevated run could not see.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Identity {
+    pub user: Option<String>,
+    pub uid: Option<u32>,
+    /// Windows: the SID of the token irsnap ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub elevated: bool,
 }
 
-#[cfg(windows)]
-pub fn windows_is_elevated() -> bool {
-    platform::is_elevated()
-}
-
-/// `DOMAIN\name` and SID of the account irsnap's token runs as.
-#[cfg(windows)]
-pub fn windows_token_account() -> (Option<String>, Option<String>) {
-    platform::token_account()
+/// The account of this process, from the OS (the effective uid, the token), never from
+/// `$USER` or `%USERNAME%`, which any parent can set.
+pub fn identity() -> Identity {
+    platform::identity()
 }

@@ -41,5 +41,14 @@ pub fn open_process_image(_view: &FsView, _p: &ProcessRecord) -> Result<OpenedFi
     })
 }
 
+pub fn identity() -> super::Identity {
+    super::Identity {
+        user: None,
+        uid: None,
+        sid: None,
+        elevated: false,
+    }
+}
+
 /// Not implemented on this OS yet: the priority stays as it was.
 pub fn lower_own_priority() {}

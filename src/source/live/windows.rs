@@ -9,7 +9,7 @@
 //! Reference: "Process Security and Access Rights" and "GetTokenInformation" (Microsoft Learn).
 
 use crate::record::{HashStatus, ImageKind, ProcessRecord};
-use crate::source::root::windows_users;
+use crate::source::accounts::windows_users;
 use crate::source::{FileType, FsView, HostFacts, OpenedFile, SourceError, UserAccount};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub fn root_view() -> FsView {
 }
 
 pub fn display_path(logical: &Path) -> String {
-    let shown = crate::source::root::windows_display(logical);
+    let shown = crate::source::accounts::windows_display(logical);
     format!("{}{}", system_drive(), shown.get(2..).unwrap_or(""))
 }
 
@@ -317,6 +317,17 @@ pub fn token_account() -> (Option<String>, Option<String>) {
     let sid = ffi::token_user_sid();
     let name = sid.as_deref().and_then(ffi::account_name);
     (name, sid)
+}
+
+/// The account from our token, not %USERNAME% (which any parent can set).
+pub fn identity() -> super::Identity {
+    let (user, sid) = token_account();
+    super::Identity {
+        user,
+        uid: None,
+        sid,
+        elevated: is_elevated(),
+    }
 }
 
 #[cfg(test)]

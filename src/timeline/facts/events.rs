@@ -203,7 +203,7 @@ pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut V
 
 pub(super) fn powershell(
     at: &At,
-    rec: PowershellRecord,
+    rec: &PowershellRecord,
     state: &mut State,
     out: &mut Vec<TimelineEntry>,
 ) {
@@ -309,7 +309,7 @@ pub(super) fn powershell(
             );
             let key = r.source.source_path.clone();
             if let Some(&i) = state.psreadline.get(&key)
-                && let Some(e) = out.get_mut(i)
+                && let Some(e) = state.pending.get_mut(i)
             {
                 e.record_line = at.line;
                 e.message = message;
@@ -322,8 +322,8 @@ pub(super) fn powershell(
             e.path = some_text(&r.source.source_path);
             e.sha256 = r.source.source_sha256.map(|h| h.to_hex());
             e.source_path = some_text(&r.source.source_path);
-            state.psreadline.insert(key, out.len());
-            out.push(e);
+            state.psreadline.insert(key, state.pending.len());
+            state.pending.push(e);
         }
         PowershellRecord::LogFile(_) => {}
     }

@@ -1,0 +1,165 @@
+//! Parent and ancestry of a process observation from the rest of what was collected: the
+//! live snapshot by pid (one set, bounded by the process count), logged process creations by
+//! Sysmon ProcessGuid (one event at a time, through a bounded index), so "script host spawned
+//! X" and "Office → shell" rules see the whole chain even when one event logged only the
+//! parent.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::super::observation::{Observation, ObservationKind, image_name};
+use super::MAX_DEPTH;
+
+/// Fills `parent_image`, `parent_command_line` and `ancestry` of live-snapshot processes
+/// from the rest of the snapshot (by pid).
+pub fn enrich_snapshot(obs: &mut [Observation]) {
+    let by_pid: HashMap<u32, usize> = obs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.kind == ObservationKind::Process)
+        .filter_map(|(i, o)| o.pid.map(|p| (p, i)))
+        .collect();
+    // (index, parent image + command line, ancestor names)
+    type Update = (usize, Option<(String, Option<String>)>, Vec<String>);
+    let mut updates: Vec<Update> = Vec::new();
+    for (i, o) in obs.iter().enumerate() {
+        if o.kind != ObservationKind::Process {
+            continue;
+        }
+        let parent_of = |j: usize| obs[j].ppid.and_then(|pp| by_pid.get(&pp).copied());
+        let mut chain = Vec::new();
+        let mut cur = i;
+        while chain.len() < MAX_DEPTH {
+            match parent_of(cur) {
+                Some(p) if p != i && !chain.contains(&p) => {
+                    chain.push(p);
+                    cur = p;
+                }
+                _ => break,
+            }
+        }
+        if chain.len() <= o.ancestry.len() && o.parent_image.is_some() {
+            continue;
+        }
+        let names: Vec<String> = chain
+            .iter()
+            .filter_map(|&j| obs[j].image.as_deref().map(image_name))
+            .collect();
+        let parent = chain.first().and_then(|&p| {
+            obs[p]
+                .image
+                .clone()
+                .map(|img| (img, obs[p].command_line.clone()))
+        });
+        updates.push((i, parent, names));
+    }
+    for (i, parent, names) in updates {
+        apply_parent(&mut obs[i], parent, names);
+    }
+}
+
+fn apply_parent(o: &mut Observation, parent: Option<(String, Option<String>)>, names: Vec<String>) {
+    if o.parent_image.is_none()
+        && let Some((img, cmd)) = parent
+    {
+        o.parent_image = Some(img);
+        if o.parent_command_line.is_none() {
+            o.parent_command_line = cmd;
+        }
+    }
+    if names.len() > o.ancestry.len() {
+        o.ancestry = names;
+    }
+}
+
+/// Characters of a parent's command line the index keeps (rules read the start of it).
+const INDEX_COMMAND_CHARS: usize = 4096;
+
+/// What a logged process creation leaves for its children: Sysmon ProcessGuid → parent
+/// guid, image and command line. Bounded: past `cap` guids the oldest are forgotten, so a log
+/// of millions of events costs a fixed amount of memory (a child logged long after its parent
+/// then loses the parent's details, never the event).
+pub struct GuidIndex {
+    map: HashMap<String, GuidFacts>,
+    order: VecDeque<String>,
+    cap: usize,
+}
+
+struct GuidFacts {
+    parent: Option<String>,
+    image: Option<String>,
+    command_line: Option<String>,
+}
+
+impl GuidIndex {
+    pub fn new(cap: usize) -> GuidIndex {
+        GuidIndex {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Remember a process event (other observations are ignored).
+    pub fn insert(&mut self, o: &Observation) {
+        if o.kind != ObservationKind::ProcessEvent {
+            return;
+        }
+        let Some(guid) = o.process_guid.as_ref().map(|g| g.to_ascii_lowercase()) else {
+            return;
+        };
+        let facts = GuidFacts {
+            parent: o
+                .parent_process_guid
+                .as_ref()
+                .map(|g| g.to_ascii_lowercase()),
+            image: o.image.clone(),
+            command_line: o
+                .command_line
+                .as_ref()
+                .map(|c| c.chars().take(INDEX_COMMAND_CHARS).collect()),
+        };
+        if self.map.insert(guid.clone(), facts).is_none() {
+            self.order.push_back(guid);
+            while self.order.len() > self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Fill a process event's parent and ancestry from the events indexed so far.
+    pub fn enrich(&self, o: &mut Observation) {
+        if o.kind != ObservationKind::ProcessEvent {
+            return;
+        }
+        let own = o.process_guid.as_ref().map(|g| g.to_ascii_lowercase());
+        let mut seen: Vec<String> = own.into_iter().collect();
+        let mut chain: Vec<&GuidFacts> = Vec::new();
+        let mut next = o
+            .parent_process_guid
+            .as_ref()
+            .map(|g| g.to_ascii_lowercase());
+        while chain.len() < MAX_DEPTH {
+            let Some(g) = next.take() else { break };
+            if seen.contains(&g) {
+                break;
+            }
+            let Some(facts) = self.map.get(&g) else { break };
+            seen.push(g);
+            chain.push(facts);
+            next = facts.parent.clone();
+        }
+        if chain.len() <= o.ancestry.len() && o.parent_image.is_some() {
+            return;
+        }
+        let names: Vec<String> = chain
+            .iter()
+            .filter_map(|f| f.image.as_deref().map(image_name))
+            .collect();
+        let parent = chain
+            .first()
+            .and_then(|f| f.image.clone().map(|img| (img, f.command_line.clone())));
+        apply_parent(o, parent, names);
+    }
+}
