@@ -230,7 +230,7 @@ fn skip_reason(
 /// Every collector the profile enables, in order of volatility.
 pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Collected<'a>, Stop> {
     let config = run.config;
-    let sigma = super::finish::load_sigma(config, &mut run.log);
+    let sigma = super::load_sigma(config, &mut run.log);
     let sigma_enabled = sigma.is_some();
     let mut analysis = Streaming::new(Some(Analysis::new(&config.engine, sigma, ctx.fs.os())));
     run.log

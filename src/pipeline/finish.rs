@@ -15,11 +15,8 @@ use crate::config::CollectConfig;
 use crate::detect::Findings;
 use crate::outcome::{CollectorStatus, Exit};
 use crate::record::{HostFacts, ProcessRecord, SourceDescription, Timestamp};
-use crate::sigma::RuleSet;
 use crate::source::Identity;
 use std::time::Instant;
-
-use super::RunLog;
 
 /// What the run knows about itself for the manifest.
 pub(super) struct RunFacts {
@@ -28,30 +25,6 @@ pub(super) struct RunFacts {
     pub identity: Identity,
     pub source: SourceDescription,
     pub processes: Vec<ProcessRecord>,
-}
-
-/// The `--sigma` rules, with what loaded and what irsnap cannot evaluate in the log.
-pub(super) fn load_sigma(config: &CollectConfig, log: &mut RunLog) -> Option<RuleSet> {
-    let dir = config.sigma_dir.as_ref()?;
-    let (set, report) = crate::sigma::load_dir(dir);
-    log.info(format!(
-        "sigma: {} rule files under {}: {} loaded, {} not evaluable, {} invalid",
-        report.files,
-        dir.display(),
-        report.loaded,
-        report.unsupported.len(),
-        report.errors.len()
-    ));
-    for u in &report.unsupported {
-        log.warn(format!(
-            "sigma: {} ({}): not evaluated: {}",
-            u.path, u.title, u.reason
-        ));
-    }
-    for e in &report.errors {
-        log.warn(format!("sigma: {}: invalid: {}", e.path, e.reason));
-    }
-    Some(set)
 }
 
 fn ms(since: Instant) -> u64 {

@@ -29,6 +29,7 @@ use crate::collectors::{Cancel, Shared};
 use crate::config::CollectConfig;
 use crate::outcome::{CollectorStatus, Exit, RunStatus};
 use crate::record::Timestamp;
+use crate::sigma::RuleSet;
 use crate::source::{Evidence, LiveSource, RootSource, SourceError};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -324,6 +325,30 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
         processes: shared.processes.get().cloned().unwrap_or_default(),
     };
     finish::finish(run, facts, collected)
+}
+
+/// The `--sigma` rules, with what loaded and what irsnap cannot evaluate in the log.
+fn load_sigma(config: &CollectConfig, log: &mut RunLog) -> Option<RuleSet> {
+    let dir = config.sigma_dir.as_ref()?;
+    let (set, report) = crate::sigma::load_dir(dir);
+    log.info(format!(
+        "sigma: {} rule files under {}: {} loaded, {} not evaluable, {} invalid",
+        report.files,
+        dir.display(),
+        report.loaded,
+        report.unsupported.len(),
+        report.errors.len()
+    ));
+    for u in &report.unsupported {
+        log.warn(format!(
+            "sigma: {} ({}): not evaluated: {}",
+            u.path, u.title, u.reason
+        ));
+    }
+    for e in &report.errors {
+        log.warn(format!("sigma: {}: invalid: {}", e.path, e.reason));
+    }
+    Some(set)
 }
 
 /// The run status the collectors and stages amount to.

@@ -2,7 +2,7 @@
 //! `NetScheduleJobAdd` jobs on later versions): copied, parsed with `parsers::task_job`, one
 //! record each; a file that does not parse is still recorded.
 
-use super::windows::MAX_WARNINGS;
+use super::MAX_WARNINGS;
 use super::{Ingested, Run, clip};
 use crate::collectors::CollectError;
 use crate::parsers::task_job::{JobFile, JobTrigger, JobTriggerType, parse_job};

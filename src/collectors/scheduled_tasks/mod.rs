@@ -82,14 +82,21 @@ impl Collector for ScheduledTasks {
             stop_noted: false,
         };
         match ctx.fs.os() {
-            OsFamily::Windows => windows::collect(&mut run),
+            OsFamily::Windows => {
+                windows::collect(&mut run)?;
+                jobs::collect(&mut run)
+            }
             OsFamily::Linux | OsFamily::Other => {
                 unix::collect(&mut run)?;
+                at::collect(&mut run)?;
                 systemd::collect(&mut run)
             }
         }
     }
 }
+
+/// Parser warnings kept per record (a hostile file could produce hundreds).
+pub(super) const MAX_WARNINGS: usize = 64;
 
 /// A file read once through the sink: hashed, copied, and its first bytes kept for parsing.
 pub(super) struct Ingested {

@@ -53,8 +53,7 @@ pub(super) fn collect(run: &mut Run) -> Result<(), CollectError> {
             crontab(run, &e, CrontabKind::User, Some(owner))?;
         }
     }
-    anacrontab(run)?;
-    super::at::collect(run)
+    anacrontab(run)
 }
 
 /// Regular files of a directory, sorted; with `follow_links`, symlinks too (opened in scope).

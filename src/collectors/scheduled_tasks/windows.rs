@@ -18,13 +18,10 @@ use std::path::{Path, PathBuf};
 const TASKS_DIR: &str = "/Windows/System32/Tasks";
 /// Real task trees are 4-5 folders deep; a deeper tree is hostile or a loop we must not chase.
 const MAX_DEPTH: usize = 32;
-/// Parser warnings kept per record (a hostile file could produce hundreds).
-pub(super) const MAX_WARNINGS: usize = 64;
 
 pub(super) fn collect(run: &mut Run) -> Result<(), CollectError> {
     let root = PathBuf::from(TASKS_DIR);
-    walk(run, &root, &mut Vec::new())?;
-    super::jobs::collect(run)
+    walk(run, &root, &mut Vec::new())
 }
 
 /// Depth-first walk; `rel` is the task folder path below `Tasks` (the task's name parts).
@@ -147,11 +144,16 @@ fn fill_from_definition(run: &Run, rec: &mut ScheduledTaskRecord, def: TaskDefin
         rec.registration_date = Some(d.raw.clone());
         rec.registration_date_utc = d.utc;
     }
-    rec.warnings = def.warnings.iter().take(MAX_WARNINGS).cloned().collect();
-    if def.warnings.len() > MAX_WARNINGS {
+    rec.warnings = def
+        .warnings
+        .iter()
+        .take(super::MAX_WARNINGS)
+        .cloned()
+        .collect();
+    if def.warnings.len() > super::MAX_WARNINGS {
         rec.warnings.push(format!(
             "{} more parser warnings not kept",
-            def.warnings.len() - MAX_WARNINGS
+            def.warnings.len() - super::MAX_WARNINGS
         ));
     }
     rec.windows_task = Some(Box::new(def));
