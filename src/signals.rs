@@ -10,6 +10,27 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A parent may have blocked these signals (a wrapper, a service manager): blocked, they
+/// would never reach the handlers, and one sent before the handlers existed would stay
+/// pending. Unblocked now, a pending one is counted at once.
+#[cfg(unix)]
+fn unblock(signals: &[libc::c_int]) {
+    // SAFETY: `set` is a local sigset_t initialised by sigemptyset before use; the calls
+    // only change this thread's signal mask (the only thread: `main` calls this first).
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+#[cfg(not(unix))]
+fn unblock(_signals: &[i32]) {}
+
 /// How many termination signals arrived.
 #[derive(Debug, Clone, Default)]
 pub struct Interrupt {
@@ -44,6 +65,7 @@ impl Interrupt {
                 problems.push(format!("signal {sig}: {e}"));
             }
         }
+        unblock(&signals);
         (me, problems)
     }
 

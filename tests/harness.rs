@@ -123,14 +123,37 @@ impl Archive {
         serde_json::from_slice(&self.member("manifest.json")).unwrap()
     }
 
-    /// Every line of `records/<collector>.jsonl`, parsed.
+    /// Every line of `records/<collector>.jsonl`, parsed, followed by the lines of its
+    /// further parts (`records/<collector>.2.jsonl`, ...) when the records filled several.
     pub fn records(&mut self, collector: &str) -> Vec<Value> {
-        let data = self.member(&format!("records/{collector}.jsonl"));
-        String::from_utf8(data)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-            .collect()
+        let mut parts: Vec<(u32, String)> = self
+            .names()
+            .into_iter()
+            .filter_map(|n| {
+                let stem = n.strip_prefix("records/")?.strip_suffix(".jsonl")?;
+                if stem == collector {
+                    return Some((1, n.clone()));
+                }
+                let (c, part) = stem.rsplit_once('.')?;
+                (c == collector).then(|| part.parse().ok().map(|p| (p, n.clone())))?
+            })
+            .collect();
+        assert!(
+            !parts.is_empty(),
+            "member records/{collector}.jsonl: not in the archive"
+        );
+        parts.sort();
+        let mut out = Vec::new();
+        for (_, name) in parts {
+            let data = self.member(&name);
+            out.extend(
+                String::from_utf8(data)
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))),
+            );
+        }
+        out
     }
 
     /// The manifest's entry for one collector.

@@ -18,6 +18,7 @@ mod scheduled_tasks;
 mod schema;
 mod shell_history;
 mod sigma;
+mod signals;
 mod stack;
 mod temp_scripts;
 mod timeline;
