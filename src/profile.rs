@@ -24,11 +24,10 @@ pub enum ProfileError {
         "unknown profile {name:?}: built-in profiles are {known}; or give a path to a .toml file"
     )]
     Unknown { name: String, known: String },
-    #[error("{origin}: cannot read")]
+    #[error("{origin}: cannot read: {cause}")]
     Read {
         origin: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{origin}, line {line}: {message}")]
     Invalid {
@@ -152,7 +151,7 @@ impl Profile {
         }
         let text = read(Path::new(name_or_path)).map_err(|e| ProfileError::Read {
             origin: name_or_path.to_string(),
-            source: e,
+            cause: e,
         })?;
         Profile::parse(&text, name_or_path)
     }

@@ -9,12 +9,20 @@ use std::io::{Read, Write};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
+    // Each message names its cause: these errors are quoted in manifest reasons, and a cause
+    // also marked `#[source]` would be printed twice in a chain.
     #[error("writing the archive failed: {0}")]
-    Write(#[source] std::io::Error),
+    Write(std::io::Error),
     #[error("serializing a record failed: {0}")]
-    Serialize(#[source] serde_json::Error),
+    Serialize(serde_json::Error),
     #[error("zip: {0}")]
-    Zip(#[from] zip::result::ZipError),
+    Zip(zip::result::ZipError),
+}
+
+impl From<zip::result::ZipError> for SinkError {
+    fn from(e: zip::result::ZipError) -> Self {
+        SinkError::Zip(e)
+    }
 }
 
 /// A file a collector hands to the sink.

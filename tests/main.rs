@@ -4,6 +4,7 @@
 #![cfg(unix)]
 
 mod budgets;
+mod cli_messages;
 mod detect;
 mod encryption;
 mod execution_events;

@@ -42,11 +42,10 @@ pub enum KeyError {
          keys, plugin or post-quantum recipients"
     )]
     UnsupportedRecipient { shown: String },
-    #[error("cannot read identity file {path}: {source}")]
+    #[error("cannot read identity file {path}: {cause}")]
     IdentityRead {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Never carries the offending line: it may be a damaged secret.
     #[error("identity file {path}, line {line}: {why} (the line is not shown)")]
@@ -226,9 +225,9 @@ impl Identities {
                     .and_then(|f| f.take(MAX_IDENTITY_FILE + 1).read_to_end(&mut data))
             };
             let parsed = read
-                .map_err(|source| KeyError::IdentityRead {
+                .map_err(|cause| KeyError::IdentityRead {
                     path: p.clone(),
-                    source,
+                    cause,
                 })
                 .and_then(|_| parse_identity_file(p, &data));
             // The parsed keys wipe themselves on drop; the file's bytes are wiped here.

@@ -20,11 +20,11 @@ impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("cannot open {path}: {source}")]
+    // The messages name their causes (printed once: no `#[source]` besides).
+    #[error("cannot open {path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "{path} is encrypted with age: give --identity FILE (a secret key whose public key it \
@@ -40,11 +40,10 @@ pub enum OpenError {
     Damaged { path: PathBuf, reason: String },
     #[error("{path} is ASCII-armored age: decrypt it with `age -d` first, or re-encrypt it binary")]
     Armored { path: PathBuf },
-    #[error("{path} is not a readable zip: {source}")]
+    #[error("{path} is not a readable zip: {cause}")]
     Zip {
         path: PathBuf,
-        #[source]
-        source: zip::result::ZipError,
+        cause: zip::result::ZipError,
     },
 }
 
@@ -88,7 +87,7 @@ pub fn sniff(path: &Path) -> Result<Container, OpenError> {
 fn io_err(path: &Path, source: std::io::Error) -> OpenError {
     OpenError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
@@ -148,7 +147,7 @@ pub fn open_archive(
         // A damaged age chunk surfaces from the zip reader as an I/O error.
         OpenError::Zip {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
     })
 }

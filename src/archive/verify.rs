@@ -20,11 +20,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}: {cause}")]
     Open {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -155,9 +154,9 @@ fn check_sidecar(archive: &Path, actual: Option<Sha256>) -> SidecarCheck {
 /// Verify a plain or age-encrypted archive; `identities` may be empty.
 pub fn verify(path: &Path, identities: &Identities) -> Result<VerifyReport, VerifyError> {
     let open = || {
-        std::fs::File::open(path).map_err(|source| VerifyError::Open {
+        std::fs::File::open(path).map_err(|cause| VerifyError::Open {
             path: path.to_path_buf(),
-            source,
+            cause,
         })
     };
     let archive_sha256 = hash_reader(&mut open()?).ok();
@@ -175,7 +174,7 @@ pub fn verify(path: &Path, identities: &Identities) -> Result<VerifyReport, Veri
     };
     let container = match sniff(path) {
         Ok(c) => c,
-        Err(OpenError::Io { path, source }) => return Err(VerifyError::Open { path, source }),
+        Err(OpenError::Io { path, cause }) => return Err(VerifyError::Open { path, cause }),
         Err(e) => {
             report.fatal = Some(e.to_string());
             return Ok(report);
@@ -199,8 +198,8 @@ pub fn verify(path: &Path, identities: &Identities) -> Result<VerifyReport, Veri
                 report.encryption = Some(EncryptionCheck::NoMatchingIdentity);
                 return Ok(report);
             }
-            Err(OpenError::Io { path, source }) => {
-                return Err(VerifyError::Open { path, source });
+            Err(OpenError::Io { path, cause }) => {
+                return Err(VerifyError::Open { path, cause });
             }
             // Go on: the members in undamaged chunks still verify, and the list of those
             // that do not tells the analyst what the damage cost.
@@ -213,9 +212,9 @@ pub fn verify(path: &Path, identities: &Identities) -> Result<VerifyReport, Veri
     }
     let mut zip = match open_archive(path, identities) {
         Ok(z) => z,
-        Err(OpenError::Io { path, source }) => return Err(VerifyError::Open { path, source }),
-        Err(OpenError::Zip { source, .. }) => {
-            report.fatal = Some(format!("not a readable zip: {source}"));
+        Err(OpenError::Io { path, cause }) => return Err(VerifyError::Open { path, cause }),
+        Err(OpenError::Zip { cause, .. }) => {
+            report.fatal = Some(format!("not a readable zip: {cause}"));
             return Ok(report);
         }
         Err(e) => {

@@ -73,8 +73,8 @@ impl Problem {
             // The I/O error alone: the source's error would name the (logical) path twice.
             Problem::Unreadable {
                 dir,
-                error: SourceError::Io { source, .. },
-            } => format!("cannot list directory {}: {source}", show(dir)),
+                error: SourceError::Io { cause, .. },
+            } => format!("cannot list directory {}: {cause}", show(dir)),
             Problem::Unreadable { dir, error } => {
                 format!("cannot list directory {}: {error}", show(dir))
             }

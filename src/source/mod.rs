@@ -33,12 +33,10 @@ pub enum SourceError {
         what: &'static str,
         source_kind: &'static str,
     },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The message names the cause itself: collectors quote these errors, and a cause
+    /// marked `#[source]` as well would be printed twice in a chain.
+    #[error("{path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("{path}: not a regular file ({file_type:?}); not opened")]
     NotRegular { path: String, file_type: FileType },
     #[error("{path}: symlink leads out of scope or loops; not followed")]
@@ -51,17 +49,17 @@ impl SourceError {
     pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
         SourceError::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
     /// True when the error means "we lack the rights", which the manifest reports as such.
     pub fn is_permission_denied(&self) -> bool {
-        matches!(self, SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
+        matches!(self, SourceError::Io { cause, .. } if cause.kind() == std::io::ErrorKind::PermissionDenied)
     }
 
     pub fn is_not_found(&self) -> bool {
-        matches!(self, SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        matches!(self, SourceError::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound)
     }
 }
 

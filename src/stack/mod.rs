@@ -81,11 +81,10 @@ impl StackKind {
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     /// Its message names the path already.
-    #[error("{source}")]
+    #[error("{cause}")]
     Open {
         path: PathBuf,
-        #[source]
-        source: crate::archive::open::OpenError,
+        cause: crate::archive::open::OpenError,
     },
     #[error("{}: manifest.json: {reason}", path.display())]
     Manifest { path: PathBuf, reason: String },

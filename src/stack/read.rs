@@ -39,7 +39,7 @@ pub(crate) struct OpenArchive {
 pub(crate) fn open(path: &Path, identities: &Identities) -> Result<OpenArchive, StackError> {
     let mut zip = crate::archive::open_archive(path, identities).map_err(|e| StackError::Open {
         path: path.to_path_buf(),
-        source: e,
+        cause: e,
     })?;
     let head = {
         let member = zip

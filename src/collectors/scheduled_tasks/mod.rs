@@ -309,7 +309,7 @@ impl Run<'_, '_> {
 
 fn is_not_a_dir(e: &SourceError) -> bool {
     // ENOTDIR has no stable ErrorKind on every toolchain we build with; the raw code does.
-    matches!(e, SourceError::Io { source, .. } if source.raw_os_error() == Some(20))
+    matches!(e, SourceError::Io { cause, .. } if cause.raw_os_error() == Some(20))
 }
 
 pub(super) fn clip(s: &str, max: usize) -> (String, bool) {
