@@ -41,6 +41,8 @@ pub struct FileRequest<'a> {
     pub keep: usize,
     /// Archive member name to use instead of the one derived from `logical`.
     pub member_name: Option<String>,
+    /// Keep the *last* `keep` bytes instead of the first (histories: the newest commands).
+    pub keep_tail: bool,
 }
 
 /// What happened to a file handed to the sink.
@@ -57,6 +59,13 @@ pub struct FileOutcome {
     pub kept: Vec<u8>,
     /// `kept` holds the whole file.
     pub kept_complete: bool,
+    /// Offset in the file of `kept`'s first byte (not 0 only with `keep_tail`).
+    pub kept_from: u64,
+    /// Newlines before `kept_from`: the line number of `kept`'s first line, minus one.
+    pub kept_lines_before: u64,
+    /// SHA-256 of the bytes copied into the member (the file's own when the copy is whole):
+    /// computed in the same pass as the file's hash, so no byte is hashed twice.
+    pub copy_sha256: Option<Sha256>,
     pub read_error: Option<String>,
     /// The copy was not stored (archive size budget or output volume full); the file was
     /// still read and hashed.
@@ -72,7 +81,15 @@ pub trait Sink {
     fn error(&mut self, msg: String);
 }
 
-const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
+
+/// What to keep of a file for the collector to parse.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keep {
+    pub bytes: usize,
+    /// The last `bytes` instead of the first.
+    pub tail: bool,
+}
 
 /// Read `reader` to its end once: hash everything, write up to `copy_cap` bytes to `out`,
 /// keep up to `keep` bytes. A read error ends the copy and is reported, never mistaken
@@ -82,13 +99,34 @@ const CHUNK: usize = 256 * 1024;
 /// no whole-file hash.
 pub fn stream_copy(
     reader: &mut dyn Read,
-    mut out: Option<&mut dyn Write>,
+    out: Option<&mut dyn Write>,
     copy_cap: u64,
     keep: usize,
     checkpoint: &dyn Fn(u64) -> bool,
 ) -> Result<FileOutcome, std::io::Error> {
+    let mut buf = Vec::new();
+    let keep = Keep {
+        bytes: keep,
+        tail: false,
+    };
+    stream_copy_with(&mut buf, reader, out, copy_cap, keep, checkpoint)
+}
+
+/// [`stream_copy`] with a caller's buffer (one for the whole run, not one per file) and the
+/// choice of keeping the head or the tail.
+pub fn stream_copy_with(
+    buf: &mut Vec<u8>,
+    reader: &mut dyn Read,
+    mut out: Option<&mut dyn Write>,
+    copy_cap: u64,
+    keep: Keep,
+    checkpoint: &dyn Fn(u64) -> bool,
+) -> Result<FileOutcome, std::io::Error> {
+    buf.resize(CHUNK, 0);
     let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
+    // The member's hash, taken from the file's hasher where the copy stopped.
+    let mut copy_hash: Option<sha2::Sha256> = None;
+    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
     let mut o = FileOutcome::default();
     loop {
         if checkpoint(o.bytes_read) {
@@ -99,7 +137,7 @@ pub fn stream_copy(
             o.truncated = true;
             break;
         }
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(&mut buf[..]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -109,8 +147,10 @@ pub fn stream_copy(
             }
         };
         let chunk = &buf[..n];
-        hasher.update(chunk);
-        if let Some(w) = out.as_deref_mut() {
+        let mut hashed = false;
+        if let Some(w) = out.as_deref_mut()
+            && copy_hash.is_none()
+        {
             let room = copy_cap.saturating_sub(o.copied);
             let take = usize::try_from(room).unwrap_or(usize::MAX).min(n);
             if take > 0 {
@@ -119,17 +159,48 @@ pub fn stream_copy(
             }
             if take < n {
                 o.truncated = true;
+                hasher.update(&chunk[..take]);
+                copy_hash = Some(hasher.clone());
+                hasher.update(&chunk[take..]);
+                hashed = true;
             }
         }
-        let room = keep.saturating_sub(o.kept.len());
-        o.kept.extend_from_slice(&chunk[..room.min(n)]);
+        if !hashed {
+            hasher.update(chunk);
+        }
+        if keep.tail {
+            tail.extend(chunk);
+            if tail.len() > keep.bytes {
+                let drop = tail.len() - keep.bytes;
+                let (a, b) = tail.as_slices();
+                let in_a = drop.min(a.len());
+                o.kept_lines_before +=
+                    count_newlines(&a[..in_a]) + count_newlines(&b[..drop - in_a]);
+                tail.drain(..drop);
+                o.kept_from += drop as u64;
+            }
+        } else {
+            let room = keep.bytes.saturating_sub(o.kept.len());
+            o.kept.extend_from_slice(&chunk[..room.min(n)]);
+        }
         o.bytes_read += n as u64;
+    }
+    if keep.tail {
+        o.kept = tail.into_iter().collect();
+    }
+    if out.is_some() {
+        let member = copy_hash.unwrap_or_else(|| hasher.clone());
+        o.copy_sha256 = Some(Sha256(member.finalize().into()));
     }
     if o.read_error.is_none() {
         o.sha256 = Some(Sha256(hasher.finalize().into()));
     }
     o.kept_complete = o.read_error.is_none() && o.kept.len() as u64 == o.bytes_read;
     Ok(o)
+}
+
+fn count_newlines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 pub struct MemoryFile {
@@ -158,7 +229,11 @@ impl Sink for MemorySink {
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError> {
         let mut copy = Vec::new();
         let out: Option<&mut dyn Write> = if req.copy { Some(&mut copy) } else { None };
-        let mut o = stream_copy(reader, out, req.copy_cap, req.keep, &|_| false)
+        let keep = Keep {
+            bytes: req.keep,
+            tail: req.keep_tail,
+        };
+        let mut o = stream_copy_with(&mut Vec::new(), reader, out, req.copy_cap, keep, &|_| false)
             .map_err(SinkError::Write)?;
         if req.copy {
             o.member = Some(req.display.clone());
@@ -226,6 +301,44 @@ mod tests {
         assert!(o.sha256.is_none());
         assert!(o.truncated);
         assert!(o.read_error.unwrap().contains("cut short"));
+    }
+
+    #[test]
+    fn one_pass_gives_the_file_hash_the_copy_hash_and_the_tail() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        let keep = Keep {
+            bytes: 1000,
+            tail: true,
+        };
+        let o = stream_copy_with(
+            &mut Vec::new(),
+            &mut &data[..],
+            Some(&mut out),
+            300_000,
+            keep,
+            &|_| false,
+        )
+        .unwrap();
+        assert_eq!(o.sha256, Some(Sha256::digest(&data)));
+        assert_eq!(o.copy_sha256, Some(Sha256::digest(&data[..300_000])));
+        assert_eq!(out, data[..300_000]);
+        assert_eq!(o.kept, data[data.len() - 1000..]);
+        assert_eq!(o.kept_from, (data.len() - 1000) as u64);
+        let whole = stream_copy(&mut &data[..], Some(&mut Vec::new()), u64::MAX, 0, &|_| {
+            false
+        })
+        .unwrap();
+        assert_eq!(whole.copy_sha256, whole.sha256);
+        let text = b"a\nb\nc\nd\n".repeat(100_000);
+        let keep = Keep {
+            bytes: 8,
+            tail: true,
+        };
+        let o =
+            stream_copy_with(&mut Vec::new(), &mut &text[..], None, 0, keep, &|_| false).unwrap();
+        assert_eq!(o.kept, b"c\nd\na\nb\nc\nd\n"[4..].to_vec());
+        assert_eq!(o.kept_lines_before, 400_000 - 4);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::manifest::{Manifest, MemberEntry, OriginalFile};
 use super::names::{member_for_logical, sanitize_member};
 use crate::ids::{CollectorId, OsFamily, RecordAt};
 use crate::record::Sha256;
-use crate::sink::{FileOutcome, FileRequest, SinkError, stream_copy};
+use crate::sink::{FileOutcome, FileRequest, Keep, SinkError, stream_copy_with};
 use base64::Engine;
 use sha2::Digest;
 use std::collections::HashSet;
@@ -197,6 +197,8 @@ pub struct ArchiveWriter {
     written: u64,
     /// At most this many bytes of raw copies and records (profile cap and free space).
     budget: Option<u64>,
+    /// The read buffer every copy reuses.
+    buf: Vec<u8>,
 }
 
 /// The finished archive.
@@ -278,6 +280,7 @@ impl ArchiveWriter {
             record_count: 0,
             written: 0,
             budget: None,
+            buf: Vec::new(),
         })
     }
 
@@ -405,8 +408,13 @@ impl ArchiveWriter {
     ) -> Result<FileOutcome, SinkError> {
         let room = self.room();
         let wanted = req.meta.size.min(req.copy_cap);
+        let keep = Keep {
+            bytes: req.keep,
+            tail: req.keep_tail,
+        };
         if req.copy && room.is_some_and(|r| r == 0 || (wanted > r && r < 64 << 10)) {
-            let mut o = stream_copy(reader, None, 0, req.keep, stop).map_err(SinkError::Write)?;
+            let mut o = stream_copy_with(&mut self.buf, reader, None, 0, keep, stop)
+                .map_err(SinkError::Write)?;
             o.copy_skipped = Some(format!(
                 "not copied: the archive size budget is spent ({} left)",
                 room.unwrap_or(0)
@@ -414,7 +422,8 @@ impl ArchiveWriter {
             return Ok(o);
         }
         if !req.copy {
-            return stream_copy(reader, None, 0, req.keep, stop).map_err(SinkError::Write);
+            return stream_copy_with(&mut self.buf, reader, None, 0, keep, stop)
+                .map_err(SinkError::Write);
         }
         let wanted = match &req.member_name {
             Some(n) => sanitize_member(n),
@@ -441,15 +450,23 @@ impl ArchiveWriter {
                 .compression_level(None);
         }
         self.zip.start_file(name.clone(), options)?;
-        let mut hw = HashingWriter::new(&mut self.zip);
         let mut replay = Replay {
             head: std::io::Cursor::new(head),
             error: head_error,
             rest: reader,
         };
-        let mut outcome = stream_copy(&mut replay, Some(&mut hw), cap, req.keep, stop)
-            .map_err(SinkError::Write)?;
-        let (_, member_sha, member_size) = hw.finish();
+        // One pass hashes the file and the member (they differ only when the copy is capped).
+        let mut outcome = stream_copy_with(
+            &mut self.buf,
+            &mut replay,
+            Some(&mut self.zip),
+            cap,
+            keep,
+            stop,
+        )
+        .map_err(SinkError::Write)?;
+        let member_size = outcome.copied;
+        let member_sha = outcome.copy_sha256.unwrap_or_else(|| Sha256::digest(&[]));
         self.written += member_size;
         outcome.member = Some(name.clone());
         self.members.push(&MemberEntry {
@@ -838,6 +855,7 @@ mod tests {
             copy_cap: u64::MAX,
             keep: 0,
             member_name: None,
+            keep_tail: false,
         };
         let m: &'static FileMeta = Box::leak(Box::new(meta(100_000)));
         let a = w
@@ -923,6 +941,7 @@ mod tests {
             copy_cap: u64::MAX,
             keep: 10,
             member_name: None,
+            keep_tail: false,
         };
         let o = w
             .add_file(None, &req, &mut &random[..], &|_| false)

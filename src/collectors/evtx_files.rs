@@ -254,6 +254,7 @@ pub fn copy_log(
         copy_cap: u64::MAX,
         keep: usize::try_from(max_in_memory).unwrap_or(usize::MAX),
         member_name: None,
+        keep_tail: false,
     };
     // A read error is reported by the sink itself (the collector becomes partial).
     let outcome = out.file(&req, &mut opened.file)?;

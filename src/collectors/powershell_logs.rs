@@ -310,6 +310,7 @@ fn history_file(
         copy_cap: u64::MAX,
         keep: usize::try_from(max).unwrap_or(usize::MAX),
         member_name: None,
+        keep_tail: false,
     };
     let outcome = out.file(&req, &mut opened.file)?;
     if !outcome.kept_complete && outcome.read_error.is_none() {

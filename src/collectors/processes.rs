@@ -151,6 +151,7 @@ impl Processes {
             copy_cap: self.opts.max_image_copy_size.0,
             keep: 0,
             member_name: copy.then(|| format!("files/proc/{}/exe", p.pid)),
+            keep_tail: false,
         };
         let mut file = opened.file;
         let h = match out.file(&req, &mut file) {

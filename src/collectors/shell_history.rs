@@ -278,6 +278,7 @@ impl ShellHistory {
             copy_cap: cap,
             keep: usize::try_from(cap).unwrap_or(usize::MAX),
             member_name: None,
+            keep_tail: false,
         };
         let outcome = out.file(&req, &mut opened.file)?;
         if !outcome.kept_complete && outcome.read_error.is_none() {

@@ -329,6 +329,7 @@ impl Run<'_, '_> {
             copy_cap: self.opts.max_file_copy.0.min(budget),
             keep: 0,
             member_name: None,
+            keep_tail: false,
         };
         let mut reader = std::io::Cursor::new(head).chain(&mut opened.file);
         let o = out.file(&req, &mut reader)?;

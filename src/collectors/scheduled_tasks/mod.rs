@@ -276,6 +276,7 @@ impl Run<'_, '_> {
             copy_cap: self.opts.max_copy_size.0,
             keep,
             member_name: None,
+            keep_tail: false,
         };
         let outcome = self.out.file(&req, &mut opened.file)?;
         Ok(Ingested {
