@@ -41,7 +41,9 @@ pub struct FileRequest<'a> {
     pub keep: usize,
     /// Archive member name to use instead of the one derived from `logical`.
     pub member_name: Option<String>,
-    /// Keep the *last* `keep` bytes instead of the first (histories: the newest commands).
+    /// Keep the *last* `keep` bytes instead of the first (histories: the newest commands);
+    /// through [`Sink::file_seekable`], a file larger than `copy_cap` is also copied from its
+    /// end (the whole file is still hashed).
     pub keep_tail: bool,
 }
 
@@ -75,6 +77,15 @@ pub struct FileOutcome {
 pub trait Sink {
     fn record(&mut self, rec: Record) -> Result<(), SinkError>;
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError>;
+    /// Like [`Sink::file`], for a reader that can seek: with `keep_tail`, a file larger than
+    /// `copy_cap` is copied from its end rather than its start.
+    fn file_seekable(
+        &mut self,
+        req: &FileRequest,
+        reader: &mut dyn crate::source::ReadSeek,
+    ) -> Result<FileOutcome, SinkError> {
+        self.file(req, reader)
+    }
     /// Something worth knowing that is not a failure (a process vanished mid-read).
     fn warn(&mut self, msg: String);
     /// One item could not be collected; the collector's status becomes `partial`.

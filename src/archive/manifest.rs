@@ -245,6 +245,10 @@ pub struct OriginalFile {
     pub bytes_read: u64,
     #[serde(default)]
     pub truncated: bool,
+    /// The copy starts at this offset of the file: a file over the copy cap whose newest
+    /// bytes matter most (a shell history) is copied from its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_error: Option<String>,
 }

@@ -481,6 +481,7 @@ impl ArchiveWriter {
                 sha256: outcome.sha256,
                 bytes_read: outcome.bytes_read,
                 truncated: outcome.truncated,
+                copied_from: None,
                 read_error: outcome.read_error.clone(),
             }),
         })?;
@@ -507,6 +508,85 @@ impl ArchiveWriter {
             lines: 0,
         });
         Ok(())
+    }
+
+    /// Hash a file whole and copy its last `copy_cap` bytes: the newest part of an oversized
+    /// history. Two reads: the first hashes everything and keeps what the collector parses,
+    /// the second seeks back and copies the tail (a file that changed in between is said).
+    pub fn add_file_tail(
+        &mut self,
+        collector: Option<CollectorId>,
+        req: &FileRequest,
+        reader: &mut dyn crate::source::ReadSeek,
+        stop: &dyn Fn(u64) -> bool,
+    ) -> Result<FileOutcome, SinkError> {
+        use std::io::SeekFrom;
+        let cap = req.copy_cap.min(SMALL_ENTRY_LIMIT);
+        if !req.copy || req.meta.size <= cap || self.room().is_some_and(|r| r < cap) {
+            return self.add_file(collector, req, reader, stop);
+        }
+        let keep = Keep {
+            bytes: req.keep,
+            tail: req.keep_tail,
+        };
+        let mut whole = stream_copy_with(&mut self.buf, reader, None, 0, keep, stop)
+            .map_err(SinkError::Write)?;
+        if whole.read_error.is_some() {
+            return Ok(whole);
+        }
+        let from = whole.bytes_read.saturating_sub(cap);
+        if let Err(e) = reader.seek(SeekFrom::Start(from)) {
+            whole.read_error = Some(format!("cannot seek back to copy the tail: {e}"));
+            return Ok(whole);
+        }
+        let name = match &req.member_name {
+            Some(n) => sanitize_member(n),
+            None => member_for_logical(self.os, req.logical),
+        };
+        let name = self.unique_name(name);
+        self.zip
+            .start_file(name.clone(), Self::options(req.meta.mtime, false))?;
+        let tail = stream_copy_with(
+            &mut self.buf,
+            reader,
+            Some(&mut self.zip),
+            cap,
+            Keep::default(),
+            stop,
+        )
+        .map_err(SinkError::Write)?;
+        self.written += tail.copied;
+        let mut read_error = tail.read_error.clone();
+        if read_error.is_none() && (tail.bytes_read != cap || from + cap != whole.bytes_read) {
+            read_error = Some(format!(
+                "the file changed while it was read ({} bytes, then {} from offset {from})",
+                whole.bytes_read, tail.bytes_read
+            ));
+        }
+        self.members.push(&MemberEntry {
+            path: name.clone(),
+            size: tail.copied,
+            sha256: tail.copy_sha256.unwrap_or_else(|| Sha256::digest(&[])),
+            collector,
+            original: Some(OriginalFile {
+                path: req.display.clone(),
+                path_bytes_b64: non_utf8_bytes(req.logical),
+                meta: req.meta.clone(),
+                sha256: whole.sha256,
+                bytes_read: whole.bytes_read,
+                truncated: true,
+                copied_from: Some(from),
+                read_error: read_error.clone(),
+            }),
+        })?;
+        whole.member = Some(name);
+        whole.copied = tail.copied;
+        whole.truncated = true;
+        whole.copy_sha256 = tail.copy_sha256;
+        if read_error.is_some() {
+            whole.read_error = read_error;
+        }
+        Ok(whole)
     }
 
     /// Append one serialized record (one line, without its newline) to `records/<id>.jsonl`;

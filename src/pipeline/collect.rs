@@ -181,6 +181,29 @@ impl Sink for CollectorSink<'_, '_, '_> {
         Ok(o)
     }
 
+    fn file_seekable(
+        &mut self,
+        req: &FileRequest,
+        reader: &mut dyn crate::source::ReadSeek,
+    ) -> Result<FileOutcome, SinkError> {
+        if !req.keep_tail {
+            return self.file(req, reader);
+        }
+        let cancel = &self.cancel;
+        let stop = |_: u64| cancel.should_stop().is_some();
+        let o = self
+            .run
+            .archive
+            .add_file_tail(Some(self.id), req, reader, &stop)?;
+        if o.member.is_some() {
+            self.files += 1;
+        }
+        if let Some(e) = &o.read_error {
+            self.error(format!("{}: {e}", req.display));
+        }
+        Ok(o)
+    }
+
     fn warn(&mut self, msg: String) {
         self.warning_count += 1;
         self.run.log.warn(format!("{}: {msg}", self.id));

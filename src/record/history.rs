@@ -36,13 +36,18 @@ pub struct HistoryRecord {
     /// SHA-256 of the whole history file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<Sha256>,
-    /// 1-based position of the command in the file.
+    /// 1-based position of the command among those parsed: from the start of the file, or,
+    /// for a file over `max_parse_size`, from the start of its newest part that was parsed.
     pub ordinal: u64,
     /// First line of the file the command came from (1-based; for binary ksh/mksh files, the
     /// record index).
     pub line_number: u64,
-    /// The command; multi-line commands are joined with `\n`.
+    /// The command; multi-line commands are joined with `\n`. A command over 64 KiB keeps
+    /// its first and last 32 KiB around a marker (`command_bytes` says how long it was).
     pub command: String,
+    /// The command's length in bytes, when `command` was shortened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_bytes: Option<u64>,
     /// When the command was run (UTC), where the format stores it (bash with `#<epoch>`
     /// lines, zsh extended history, fish).
     #[serde(default, skip_serializing_if = "Option::is_none")]
