@@ -17,7 +17,7 @@ use super::eval::{Ctx, eval};
 pub use super::finding::{DecodedPayload, Finding, Findings, MatchedValue};
 use super::finding::{FindingSet, MAX_FINDING_DECODED, MAX_FINDINGS, MAX_MATCHES};
 use super::observation::{Derivation, Observation, ObservationKind};
-use super::rules::{Rule, RuleError};
+use super::rules::{Condition, Rule, RuleError};
 use crate::record::Timestamp;
 
 /// Payload literals decoded per script.
@@ -28,14 +28,58 @@ pub struct Engine {
     rules: Vec<Rule>,
     now: Option<Timestamp>,
     recent: chrono::Duration,
+    /// Every regex of every rule in one set: a value is scanned once for all of them, and
+    /// only the patterns that can match run on it (most values match none).
+    set: Option<regex::RegexSet>,
+}
+
+/// Number every regex of `c` into `out` (its source, with the rule's case flag).
+fn collect_patterns(c: &mut Condition, out: &mut Vec<String>) {
+    match c {
+        Condition::All(v) | Condition::Any(v) => {
+            for c in v {
+                collect_patterns(c, out);
+            }
+        }
+        Condition::Not(c) => collect_patterns(c, out),
+        Condition::Regex {
+            patterns,
+            case_insensitive,
+            set_ids,
+            ..
+        } => {
+            set_ids.clear();
+            for re in patterns.iter() {
+                set_ids.push(out.len());
+                let flag = if *case_insensitive { "(?i)" } else { "" };
+                out.push(format!("{flag}(?:{})", re.as_str()));
+            }
+        }
+        _ => {}
+    }
 }
 
 impl Engine {
-    pub fn new(rules: Vec<Rule>) -> Self {
+    pub fn new(mut rules: Vec<Rule>) -> Self {
+        let mut patterns = Vec::new();
+        for r in &mut rules {
+            collect_patterns(&mut r.when, &mut patterns);
+            if let Some(u) = &mut r.unless {
+                collect_patterns(u, &mut patterns);
+            }
+        }
+        // Without the set (it could not be built within its size limit) every pattern runs
+        // on every value, as before: slower, same answers.
+        let set = regex::RegexSetBuilder::new(&patterns)
+            .size_limit(64 << 20)
+            .dfa_size_limit(8 << 20)
+            .build()
+            .ok();
         Engine {
             rules,
             now: None,
             recent: chrono::Duration::days(7),
+            set,
         }
     }
 
@@ -181,14 +225,14 @@ impl<'e> Detector<'e> {
 
     fn evaluate(&mut self, o: &Observation) {
         let derived = derive_decoded(o);
-        let ctx = Ctx::new(o, self.now, self.engine.recent);
+        let ctx = Ctx::new(o, self.now, self.engine.recent).with_set(self.engine.set.as_ref());
         for rule in self.engine.rules.iter().filter(|r| r.applies_to(o.kind)) {
             if let Some(f) = evaluate(rule, &ctx, None, derived.first()) {
                 self.findings.push(f);
             }
         }
         for d in &derived {
-            let ctx = Ctx::new(d, self.now, self.engine.recent);
+            let ctx = Ctx::new(d, self.now, self.engine.recent).with_set(self.engine.set.as_ref());
             for rule in self.engine.rules.iter().filter(|r| r.applies_to(d.kind)) {
                 if let Some(f) = evaluate(rule, &ctx, Some(o), Some(d)) {
                     self.findings.push(f);

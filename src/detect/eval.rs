@@ -21,6 +21,9 @@ use crate::record::Timestamp;
 pub(crate) struct Ctx<'a> {
     pub(crate) obs: &'a Observation,
     lower: RefCell<HashMap<&'static str, Rc<String>>>,
+    /// Every rule pattern of the engine, and which of them match each value scanned so far.
+    set: Option<&'a regex::RegexSet>,
+    set_hits: RefCell<HashMap<&'static str, Rc<regex::SetMatches>>>,
     ps: RefCell<Option<Rc<Vec<PsInvocation>>>>,
     now: Timestamp,
     recent: chrono::Duration,
@@ -31,6 +34,8 @@ impl<'a> Ctx<'a> {
         Ctx {
             obs,
             lower: RefCell::new(HashMap::new()),
+            set: None,
+            set_hits: RefCell::new(HashMap::new()),
             ps: RefCell::new(None),
             now,
             recent,
@@ -87,6 +92,23 @@ impl<'a> Ctx<'a> {
             }
         }
         v
+    }
+
+    /// With the engine's pattern set: one scan per value, however many rules read it.
+    pub(crate) fn with_set(mut self, set: Option<&'a regex::RegexSet>) -> Self {
+        self.set = set;
+        self
+    }
+
+    /// Which of the engine's patterns match `s` (the value of field `name`), once per value.
+    fn set_matches(&self, name: &'static str, s: &str) -> Option<Rc<regex::SetMatches>> {
+        let set = self.set?;
+        if let Some(m) = self.set_hits.borrow().get(name) {
+            return Some(m.clone());
+        }
+        let m = Rc::new(set.matches(s));
+        self.set_hits.borrow_mut().insert(name, m.clone());
+        Some(m)
     }
 
     fn lowered(&self, name: &'static str, s: &str) -> Rc<String> {
@@ -172,10 +194,22 @@ pub(crate) fn eval(c: &Condition, ctx: &Ctx, out: &mut Vec<MatchedValue>) -> boo
             }
             hit
         }
-        Condition::Regex { field, patterns } => {
+        Condition::Regex {
+            field,
+            patterns,
+            set_ids,
+            ..
+        } => {
             let mut hit = false;
             for (name, s) in ctx.values(*field) {
-                for re in patterns {
+                let possible = ctx.set_matches(name, &s);
+                for (i, re) in patterns.iter().enumerate() {
+                    // The engine's one scan of this value said this pattern cannot match.
+                    if let (Some(p), Some(&id)) = (&possible, set_ids.get(i))
+                        && !p.matched(id)
+                    {
+                        continue;
+                    }
                     if let Some(m) = re.find(&s) {
                         push_match(out, name, &s, m.start(), m.end());
                         hit = true;

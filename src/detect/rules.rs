@@ -189,6 +189,10 @@ pub enum Condition {
     Regex {
         field: Field,
         patterns: Vec<Regex>,
+        case_insensitive: bool,
+        /// Each pattern's index in the engine's [`super::engine::Engine`] pattern set, which
+        /// tells in one scan of a value which patterns can match at all.
+        set_ids: Vec<usize>,
     },
     LongerThan {
         field: Field,
@@ -487,7 +491,12 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
                         .map_err(|e| format!("bad regex `{p}`: {e}"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Condition::Regex { field, patterns }
+            Condition::Regex {
+                field,
+                patterns,
+                case_insensitive: !cs,
+                set_ids: Vec::new(),
+            }
         }
         "longer_than" => Condition::LongerThan {
             field,
