@@ -1,0 +1,151 @@
+//! Records stream into a per-collector member kept deflated in memory, copied into the
+//! archive in parts of at most [`RECORD_PART_BYTES`] compressed.
+
+use super::super::manifest::MemberEntry;
+use super::ArchiveWriter;
+use crate::ids::{CollectorId, RecordAt};
+use crate::record::Sha256;
+use crate::sink::SinkError;
+use sha2::Digest;
+use std::io::Write;
+use zip::ZipWriter;
+
+/// Compressed bytes of one records part held in memory before it goes into the archive.
+pub const RECORD_PART_BYTES: u64 = 16 << 20;
+
+/// The records of the collector that is running, deflated into a one-member zip in memory
+/// (its raw bytes are then copied into the archive without inflating them again).
+pub(super) struct RecordPart {
+    id: CollectorId,
+    /// 1 for `records/<c>.jsonl`, then 2, 3...
+    part: u32,
+    name: String,
+    zip: ZipWriter<std::io::Cursor<Vec<u8>>>,
+    hasher: sha2::Sha256,
+    size: u64,
+    /// Lines in this part.
+    lines: u64,
+}
+
+/// What one collector's records came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordsWritten {
+    pub records: u64,
+    /// The members that hold them, in order (one unless the records filled several parts).
+    pub members: Vec<String>,
+}
+
+impl ArchiveWriter {
+    fn start_part(&mut self, id: CollectorId, part: u32) -> Result<(), SinkError> {
+        let name = RecordAt {
+            collector: id,
+            part,
+            line: 0,
+        }
+        .member()
+        .into_owned();
+        let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file(name.clone(), Self::options(Some(chrono::Utc::now()), true))?;
+        self.records = Some(RecordPart {
+            id,
+            part,
+            name,
+            zip,
+            hasher: sha2::Sha256::new(),
+            size: 0,
+            lines: 0,
+        });
+        Ok(())
+    }
+
+    /// Append one serialized record (one line, without its newline) to `records/<id>.jsonl`;
+    /// returns where it landed. Records of one collector come together: a record of another
+    /// collector ends the previous collector's records.
+    pub fn add_record(&mut self, id: CollectorId, json: &[u8]) -> Result<RecordAt, SinkError> {
+        match &self.records {
+            Some(r) if r.id == id => {}
+            Some(_) => {
+                self.end_records()?;
+                self.start_part(id, 1)?;
+            }
+            None => self.start_part(id, 1)?,
+        }
+        let Some(part) = self.records.as_mut() else {
+            return Err(SinkError::Write(std::io::Error::other(
+                "records part missing",
+            )));
+        };
+        part.zip.write_all(json).map_err(SinkError::Write)?;
+        part.zip.write_all(b"\n").map_err(SinkError::Write)?;
+        part.hasher.update(json);
+        part.hasher.update(b"\n");
+        part.size += json.len() as u64 + 1;
+        part.lines += 1;
+        self.record_count += 1;
+        let at = RecordAt {
+            collector: id,
+            part: part.part,
+            line: part.lines,
+        };
+        let compressed = part
+            .zip
+            .get_ref()
+            .map(|c| c.get_ref().len() as u64)
+            .unwrap_or(0);
+        if compressed >= RECORD_PART_BYTES {
+            let next = part.part + 1;
+            self.flush_part()?;
+            self.start_part(id, next)?;
+        }
+        Ok(at)
+    }
+
+    /// Copy the part held in memory into the archive.
+    pub(super) fn flush_part(&mut self) -> Result<(), SinkError> {
+        let Some(part) = self.records.take() else {
+            return Ok(());
+        };
+        let RecordPart {
+            id,
+            name,
+            zip,
+            hasher,
+            size,
+            ..
+        } = part;
+        let bytes = zip.finish()?.into_inner();
+        let mut mini = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
+        let file = mini.by_index_raw(0)?;
+        let name = self.unique_name(name);
+        self.zip.raw_copy_file_rename(file, name.clone())?;
+        self.written += size;
+        self.members.push(&MemberEntry {
+            path: name.clone(),
+            size,
+            sha256: Sha256(hasher.finalize().into()),
+            collector: Some(id),
+            original: None,
+        })?;
+        self.record_members.push(name);
+        Ok(())
+    }
+
+    /// The running collector's records end: its last part goes into the archive (an empty
+    /// `records/<id>.jsonl` when it wrote none, so a reader can tell "ran, found nothing"
+    /// from "did not run").
+    pub fn end_records_of(&mut self, id: CollectorId) -> Result<RecordsWritten, SinkError> {
+        if self.records.as_ref().is_none_or(|r| r.id != id) && self.record_members.is_empty() {
+            self.end_records()?;
+            self.start_part(id, 1)?;
+        }
+        self.end_records()
+    }
+
+    pub(super) fn end_records(&mut self) -> Result<RecordsWritten, SinkError> {
+        self.flush_part()?;
+        Ok(RecordsWritten {
+            records: std::mem::take(&mut self.record_count),
+            members: std::mem::take(&mut self.record_members),
+        })
+    }
+}
