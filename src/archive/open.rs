@@ -10,13 +10,12 @@
 
 use super::crypt::{AGE_MAGIC, ARMOR_MAGIC, Identities};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use zip::ZipArchive;
 
-/// What the zip reader needs.
-pub trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek + ?Sized> ReadSeek for T {}
+/// What the zip reader needs: the same seekable byte stream sources hand to collectors.
+pub use crate::source::ReadSeek;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {

@@ -75,7 +75,7 @@ pub struct DirEntry {
 /// Bytes of an opened evidence file: a host file today; a zip member, an NTFS stream or a
 /// disk-image extent can be one too, without any collector knowing.
 pub trait ReadSeek: Read + Seek + Send {}
-impl<T: Read + Seek + Send> ReadSeek for T {}
+impl<T: Read + Seek + Send + ?Sized> ReadSeek for T {}
 
 /// A file opened read-only for evidence, with the metadata of the very handle that was opened.
 pub struct OpenedFile {
