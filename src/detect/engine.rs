@@ -131,10 +131,11 @@ impl Engine {
     }
 }
 
-/// Sysmon process creations remembered for their children's ancestry.
-const GUID_INDEX_CAP: usize = 200_000;
+/// Sysmon process creations remembered for their children's ancestry (the most recent ones:
+/// a child is logged soon after its parent).
+const GUID_INDEX_CAP: usize = 50_000;
 /// Staged files remembered for the written-then-run join.
-const STAGED_INDEX_CAP: usize = 200_000;
+const STAGED_INDEX_CAP: usize = 50_000;
 /// Live processes held for evaluation as one set (far above any real host's count).
 const MAX_SNAPSHOT: usize = 200_000;
 

@@ -21,7 +21,9 @@ pub(crate) const MAX_FINDING_DECODED: usize = 16 * 1024;
 /// Distinct findings kept per run; past it, findings are counted per rule (see
 /// [`Findings::dropped`]). Far above what a responder reads, far below what would swamp memory
 /// when every line of a hostile history matches a rule.
-pub(crate) const MAX_FINDINGS: usize = 20_000;
+pub(crate) const MAX_FINDINGS: usize = 10_000;
+/// Evidence references kept over all findings: past it, occurrences are still counted.
+pub(crate) const MAX_EVIDENCE_TOTAL: usize = 100_000;
 
 /// One value that made a rule match.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -123,6 +125,7 @@ pub(crate) struct FindingSet {
     index: HashMap<[u8; 16], usize>,
     cap: usize,
     dropped: BTreeMap<String, u64>,
+    evidence: usize,
 }
 
 impl FindingSet {
@@ -132,6 +135,7 @@ impl FindingSet {
             index: HashMap::new(),
             cap,
             dropped: BTreeMap::new(),
+            evidence: 0,
         }
     }
 
@@ -169,8 +173,12 @@ impl FindingSet {
                 let existing = &mut self.items[i];
                 existing.occurrences += f.occurrences;
                 for e in f.evidence {
-                    if existing.evidence.len() < MAX_EVIDENCE && !existing.evidence.contains(&e) {
+                    if existing.evidence.len() < MAX_EVIDENCE
+                        && self.evidence < MAX_EVIDENCE_TOTAL
+                        && !existing.evidence.contains(&e)
+                    {
                         existing.evidence.push(e);
+                        self.evidence += 1;
                     }
                 }
             }
@@ -178,6 +186,7 @@ impl FindingSet {
                 *self.dropped.entry(f.rule_id).or_insert(0) += f.occurrences;
             }
             None => {
+                self.evidence += f.evidence.len();
                 self.index.insert(key, self.items.len());
                 self.items.push(f);
             }

@@ -71,8 +71,9 @@ fn apply_parent(o: &mut Observation, parent: Option<(String, Option<String>)>, n
     }
 }
 
-/// Characters of a parent's command line the index keeps (rules read the start of it).
-const INDEX_COMMAND_CHARS: usize = 4096;
+/// Characters of a parent's command line the index keeps (rules read the start of it; the
+/// parent's own event carries it whole).
+const INDEX_COMMAND_CHARS: usize = 512;
 
 /// What a logged process creation leaves for its children: Sysmon ProcessGuid → parent
 /// guid, image and command line. Bounded: past `cap` guids the oldest are forgotten, so a log
