@@ -197,7 +197,8 @@ pub fn stream_copy_with(
         o.bytes_read += n as u64;
     }
     if keep.tail {
-        o.kept = tail.into_iter().collect();
+        // In place: no second copy of a window that may be megabytes.
+        o.kept = Vec::from(tail);
     }
     if out.is_some() {
         let member = copy_hash.unwrap_or_else(|| hasher.clone());

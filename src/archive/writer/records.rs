@@ -11,7 +11,7 @@ use std::io::Write;
 use zip::ZipWriter;
 
 /// Compressed bytes of one records part held in memory before it goes into the archive.
-pub const RECORD_PART_BYTES: u64 = 16 << 20;
+pub const RECORD_PART_BYTES: u64 = 8 << 20;
 
 /// The records of the collector that is running, deflated into a one-member zip in memory
 /// (its raw bytes are then copied into the archive without inflating them again).
