@@ -11,6 +11,12 @@ use crate::units::parse_duration;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub struct SigmaRules {
+    pub dir: PathBuf,
+    pub set: crate::sigma::RuleSet,
+    pub report: crate::sigma::LoadReport,
+}
+
 pub struct CollectConfig {
     /// The output directory did not exist and the conversion created it: a run interrupted
     /// before its archive exists removes it again, so it leaves nothing behind.
@@ -26,7 +32,8 @@ pub struct CollectConfig {
     pub profile: Profile,
     pub since: Option<Timestamp>,
     pub deadline: Option<Duration>,
-    pub sigma_dir: Option<PathBuf>,
+    /// `--sigma`: the rules under the directory, loaded once, with what loaded and what not.
+    pub sigma: Option<SigmaRules>,
     pub low_impact: bool,
     pub quiet: bool,
     pub json: bool,

@@ -6,12 +6,13 @@ use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use irsnap::commands::load_sigma_dir as load_dir;
 use irsnap::parsers::evtx_read::read_events;
 use irsnap::parsers::exec_events::{ExecEvent, exec_event_from_raw};
 use irsnap::parsers::powershell::{
     PsEventKind, ScriptBlock, ScriptBlockAssembler, ps_event_from_raw,
 };
-use irsnap::sigma::{LoadReport, RuleSet, SigmaEvent, load_dir};
+use irsnap::sigma::{LoadReport, RuleSet, SigmaEvent};
 
 use crate::harness::fixture;
 

@@ -8,3 +8,9 @@ use std::path::Path;
 pub fn available_space(dir: &Path) -> Option<u64> {
     fs4::available_space(dir).ok()
 }
+
+/// Remove an output directory irsnap created, if nothing is in it: a run that ends before
+/// its archive leaves nothing behind.
+pub fn remove_if_empty(dir: &Path) {
+    let _ = std::fs::remove_dir(dir);
+}

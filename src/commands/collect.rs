@@ -120,6 +120,10 @@ pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<Co
     {
         bail!("--sigma {}: not a directory of Sigma rules", d.display());
     }
+    let sigma = args.sigma.map(|dir| {
+        let (set, report) = super::load_sigma_dir(&dir);
+        crate::config::SigmaRules { dir, set, report }
+    });
     if missing {
         std::fs::create_dir_all(&output_dir)
             .with_context(|| format!("cannot create output directory {}", output_dir.display()))?;
@@ -127,7 +131,7 @@ pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<Co
     Ok(CollectConfig {
         created_output_dir: missing,
         engine,
-        sigma_dir: args.sigma,
+        sigma,
         output_dir,
         case_id: args.case,
         examiner: args.examiner,

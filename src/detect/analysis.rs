@@ -15,10 +15,10 @@ use crate::source::OsFamily;
 
 pub struct Analysis<'e> {
     detector: Detector<'e>,
-    sigma: Option<RuleSet>,
+    sigma: Option<&'e RuleSet>,
     os: OsFamily,
     /// The process snapshot, for Sigma (its events need their parents); only with `--sigma`.
-    sigma_processes: Vec<(ProcessRecord, u64)>,
+    sigma_processes: Vec<(ProcessRecord, RecordAt)>,
     sigma_findings: Vec<Finding>,
     /// Sigma findings past [`MAX_FINDINGS`], by rule.
     sigma_dropped: std::collections::BTreeMap<String, u64>,
@@ -97,7 +97,7 @@ fn from_sigma(f: SigmaFinding<EvidenceRef>, kind: ObservationKind) -> Finding {
 }
 
 impl<'e> Analysis<'e> {
-    pub fn new(engine: &'e Engine, sigma: Option<RuleSet>, os: OsFamily) -> Analysis<'e> {
+    pub fn new(engine: &'e Engine, sigma: Option<&'e RuleSet>, os: OsFamily) -> Analysis<'e> {
         Analysis {
             detector: Detector::new(engine),
             sigma,
@@ -117,7 +117,7 @@ impl<'e> Analysis<'e> {
     }
 
     fn sigma_eval(&mut self, event: &dyn SigmaEvent, ev: EvidenceRef, kind: ObservationKind) {
-        let Some(rules) = &self.sigma else { return };
+        let Some(rules) = self.sigma else { return };
         let found: Vec<Finding> = rules
             .evaluate(event, &ev)
             .into_iter()
@@ -138,7 +138,7 @@ impl<'e> Analysis<'e> {
         }
         let ev = || EvidenceRef::new(at.member(), at.line);
         match rec {
-            Record::Process(p) => self.sigma_processes.push((p.clone(), at.line)),
+            Record::Process(p) => self.sigma_processes.push((p.clone(), at)),
             Record::ExecutionEvent(ExecutionEventRecord::Event(e)) => {
                 let ev = ev().source_path(e.source.source_path.clone());
                 self.sigma_eval(&e.event, ev, ObservationKind::ProcessEvent);
@@ -168,12 +168,15 @@ impl<'e> Analysis<'e> {
         if procs.is_empty() {
             return;
         }
-        let (records, lines): (Vec<ProcessRecord>, Vec<u64>) = procs.into_iter().unzip();
+        let (records, ats): (Vec<ProcessRecord>, Vec<RecordAt>) = procs.into_iter().unzip();
         let events = ProcessEvent::from_snapshot(&records, self.os);
-        let member = id.records_member();
         // from_snapshot keeps the records' order.
-        for (e, line) in events.iter().zip(lines) {
-            self.sigma_eval(e, EvidenceRef::new(member, line), ObservationKind::Process);
+        for (e, at) in events.iter().zip(ats) {
+            self.sigma_eval(
+                e,
+                EvidenceRef::new(at.member(), at.line),
+                ObservationKind::Process,
+            );
         }
     }
 

@@ -163,7 +163,7 @@ fn open_evidence(config: &CollectConfig) -> Result<Evidence, RunError> {
 /// The output directory, removed again when this run created it and left it empty.
 fn leave_nothing_behind(config: &CollectConfig) {
     if config.created_output_dir {
-        let _ = std::fs::remove_dir(&config.output_dir);
+        crate::archive::space::remove_if_empty(&config.output_dir);
     }
 }
 
@@ -328,9 +328,9 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
 }
 
 /// The `--sigma` rules, with what loaded and what irsnap cannot evaluate in the log.
-fn load_sigma(config: &CollectConfig, log: &mut RunLog) -> Option<RuleSet> {
-    let dir = config.sigma_dir.as_ref()?;
-    let (set, report) = crate::sigma::load_dir(dir);
+fn load_sigma<'c>(config: &'c CollectConfig, log: &mut RunLog) -> Option<&'c RuleSet> {
+    let sigma = config.sigma.as_ref()?;
+    let (dir, set, report) = (&sigma.dir, &sigma.set, &sigma.report);
     log.info(format!(
         "sigma: {} rule files under {}: {} loaded, {} not evaluable, {} invalid",
         report.files,

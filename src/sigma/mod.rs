@@ -1,7 +1,7 @@
 //! Sigma rule support: load SigmaHQ-format rules from a directory and match them against
 //! irsnap's events (`--sigma DIR`).
 //!
-//! - [`load_dir`] / [`load_rule`] parse rule files into a [`RuleSet`] and a [`LoadReport`]
+//! - [`load_files`] / [`load_rule`] parse rule files into a [`RuleSet`] and a [`LoadReport`]
 //!   that accounts for every file: loaded, unsupported (with the rule's id/title and the
 //!   reason: an unknown modifier, an aggregation, a log source or event ids irsnap does not
 //!   collect, ...) or not a valid rule (file + reason). Nothing is dropped silently.
@@ -31,8 +31,6 @@ mod matcher;
 mod process;
 mod rule;
 mod transform;
-
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -236,64 +234,31 @@ pub fn load_rule(text: &str, origin: &str) -> Result<Rule, RuleProblem> {
     Ok(rule)
 }
 
-/// Load every `.yml`/`.yaml` file under `dir` (recursively, symlinks not followed, in path
-/// order). Rules are analyst input, not evidence, so they are read with `std::fs`.
-pub fn load_dir(dir: &Path) -> (RuleSet, LoadReport) {
-    let mut set = RuleSet::default();
-    let mut report = LoadReport::default();
-    let walker = walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .sort_by_file_name();
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
-                report.errors.push(RuleFileError {
-                    path,
-                    reason: format!("cannot list: {e}"),
-                });
-                continue;
-            }
-        };
-        let path = entry.path();
-        let is_yaml = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
-        if !entry.file_type().is_file() || !is_yaml {
-            continue;
-        }
-        report.files += 1;
-        let shown = path.display().to_string();
-        let text = match read_capped(path) {
-            Ok(t) => t,
-            Err(reason) => {
-                report.errors.push(RuleFileError {
-                    path: shown,
-                    reason,
-                });
-                continue;
-            }
-        };
-        set.add(load_rule(&text, &shown), &shown, &mut report);
-    }
-    (set, report)
+/// One rule file as the command layer read it (rules are the analyst's input, not evidence:
+/// `commands::sigma_rule_files` walks the directory): its path, and its text or why it
+/// could not be read.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    pub path: String,
+    pub text: Result<String, String>,
 }
 
-fn read_capped(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut buf = Vec::new();
-    f.take(MAX_RULE_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if buf.len() > MAX_RULE_BYTES {
-        return Err(format!("larger than {MAX_RULE_BYTES} bytes"));
+/// Parse rule files into a set, with the report of what loaded, what irsnap cannot evaluate
+/// and why, and what was invalid.
+pub fn load_files(files: impl IntoIterator<Item = RuleFile>) -> (RuleSet, LoadReport) {
+    let mut set = RuleSet::default();
+    let mut report = LoadReport::default();
+    for f in files {
+        report.files += 1;
+        match f.text {
+            Ok(text) => set.add(load_rule(&text, &f.path), &f.path, &mut report),
+            Err(reason) => report.errors.push(RuleFileError {
+                path: f.path,
+                reason,
+            }),
+        }
     }
-    String::from_utf8(buf).map_err(|_| "not UTF-8".to_string())
+    (set, report)
 }
 
 /// ATT&CK references from a rule's tags.

@@ -315,7 +315,8 @@ fn hostile_rule_files_are_refused_not_crashed() {
         Err(RuleProblem::Invalid(_))
     ));
     // A missing directory is an error in the report, not a panic.
-    let (set, report) = load_dir(std::path::Path::new("/nonexistent/irsnap-sigma"));
+    let (set, report) =
+        crate::commands::load_sigma_dir(std::path::Path::new("/nonexistent/irsnap-sigma"));
     assert!(set.is_empty());
     assert_eq!(report.errors.len(), 1);
 }
