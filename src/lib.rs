@@ -19,4 +19,5 @@ pub mod sigma;
 pub mod sink;
 pub mod source;
 pub mod stack;
+pub mod text;
 pub mod timeline;

@@ -15,7 +15,6 @@ use crate::record::{Record, Sha256};
 use crate::sink::{FileOutcome, FileRequest, SinkError, stream_copy};
 use crate::source::OsFamily;
 use crate::timeline::{Timeline, TimelineStats};
-use base64::Engine;
 use sha2::Digest;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -387,17 +386,14 @@ pub fn sidecar_path(archive: &Path) -> PathBuf {
 #[cfg(unix)]
 fn non_utf8_bytes(p: &Path) -> Option<String> {
     use std::os::unix::ffi::OsStrExt;
-    let b = p.as_os_str().as_bytes();
-    std::str::from_utf8(b)
-        .is_err()
-        .then(|| base64::engine::general_purpose::STANDARD.encode(b))
+    crate::text::base64::encode_if_not_utf8(p.as_os_str().as_bytes())
 }
 
 #[cfg(not(unix))]
 fn non_utf8_bytes(p: &Path) -> Option<String> {
     p.to_str()
         .is_none()
-        .then(|| base64::engine::general_purpose::STANDARD.encode(p.to_string_lossy().as_bytes()))
+        .then(|| crate::text::base64::encode(p.to_string_lossy().as_bytes()))
 }
 
 #[cfg(test)]

@@ -32,19 +32,13 @@ pub use crontab::{
 };
 pub use env::{EnvAssignment, EnvVar};
 
+use crate::parsers::capped::{is_false, is_zero};
+
 /// Cap on stored warnings: a garbage file must not produce a warning list larger than useful.
 const MAX_WARNINGS: usize = 1000;
 
 /// Longest excerpt of an offending line kept in a warning.
 const WARN_TEXT_MAX: usize = 200;
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
 
 /// Warning list with a cap.
 type Warns = crate::parsers::capped::Capped<CronWarning>;

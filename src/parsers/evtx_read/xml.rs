@@ -2,6 +2,7 @@
 
 use super::chunks::Rendered;
 use super::{EventData, RawEvent};
+use crate::text::entities;
 
 /// Nesting limit when reading a rendered record back.
 const MAX_XML_DEPTH: usize = 128;
@@ -51,43 +52,6 @@ fn local_name(name: &str) -> String {
     }
 }
 
-/// Resolve entity and character references in an attribute value without XML's whitespace
-/// normalization (which would turn tabs/newlines into spaces). Unknown references stay literal.
-fn unescape_attr(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(rest.get(..amp).unwrap_or(""));
-        let after = rest.get(amp + 1..).unwrap_or("");
-        let resolved = after.find(';').filter(|&semi| semi <= 12).and_then(|semi| {
-            let name = after.get(..semi)?;
-            let ch = match name.strip_prefix('#') {
-                Some(num) => {
-                    let code = match num.strip_prefix('x').or_else(|| num.strip_prefix('X')) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                        None => num.parse().ok(),
-                    }?;
-                    char::from_u32(code)?.to_string()
-                }
-                None => resolve_entity(name)?.to_string(),
-            };
-            Some((ch, semi))
-        });
-        match resolved {
-            Some((ch, semi)) => {
-                out.push_str(&ch);
-                rest = after.get(semi + 1..).unwrap_or("");
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 fn parse_xml(xml: &str) -> Result<Elem, String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
@@ -102,7 +66,7 @@ fn parse_xml(xml: &str) -> Result<Elem, String> {
         };
         for a in e.attributes().with_checks(false).flatten() {
             let key = local_name(a.key.as_ref());
-            el.attrs.push((key, unescape_attr(&a.value)));
+            el.attrs.push((key, entities::unescape(&a.value)));
         }
         el
     };
@@ -151,7 +115,7 @@ fn parse_xml(xml: &str) -> Result<Elem, String> {
                 if let Some(top) = stack.last_mut() {
                     let resolved = match r.resolve_char_ref() {
                         Ok(Some(c)) => Some(c.to_string()),
-                        _ => resolve_entity(&r).map(str::to_string),
+                        _ => entities::predefined(&r).map(str::to_string),
                     };
                     match resolved {
                         Some(s) => top.text.push_str(&s),
@@ -173,17 +137,6 @@ fn parse_xml(xml: &str) -> Result<Elem, String> {
         close(el, &mut stack, &mut root);
     }
     root.ok_or_else(|| "rendered XML has no root element".to_string())
-}
-
-fn resolve_entity(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "lt" => "<",
-        "gt" => ">",
-        "amp" => "&",
-        "quot" => "\"",
-        "apos" => "'",
-        _ => return None,
-    })
 }
 
 fn elem_to_json(el: &Elem, depth: usize) -> serde_json::Value {

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use super::context::Ctx;
 use super::model::{HistoryKind, HistoryWarning, TextEncoding};
+use crate::text::utf16::looks_utf16le;
 
 /// Detects BOMs (and BOM-less UTF-16LE for PSReadLine) and returns UTF-8 bytes.
 pub(super) fn to_utf8<'a>(
@@ -33,14 +34,4 @@ pub(super) fn to_utf8<'a>(
         ctx.warn(HistoryWarning::DecodeErrors { encoding: te });
     }
     (Cow::Owned(text.into_owned().into_bytes()), te)
-}
-
-/// BOM-less UTF-16LE: ASCII text shows as every odd byte being zero.
-fn looks_utf16le(b: &[u8]) -> bool {
-    let sample = b.get(..b.len().min(64)).unwrap_or(&[]);
-    sample.len() >= 4
-        && sample.len() % 2 == 0
-        && sample
-            .chunks(2)
-            .all(|c| c.get(1) == Some(&0) && c.first() != Some(&0))
 }

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::parsers::capped::{is_false, is_zero};
+
 /// Which history format the bytes are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -93,14 +95,6 @@ pub struct HistoryParse {
     pub commands_dropped: usize,
     /// True when any text had invalid bytes replaced.
     pub lossy_utf8: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 /// Guesses the history kind from a file name (a bare name or a full Unix/Windows path).

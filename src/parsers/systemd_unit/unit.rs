@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::specs::{ServiceSpec, TimerSpec};
+use crate::parsers::capped::is_zero;
 
 /// One `Key=Value` assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -82,10 +83,6 @@ pub struct UnitFile {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warnings_suppressed: usize,
     pub lossy_utf8: bool,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 impl UnitFile {

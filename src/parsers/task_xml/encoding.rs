@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Bytes inspected when sniffing NUL patterns and the XML declaration.
+use crate::text::utf16::{ByteOrder, nul_pattern};
+
+/// Bytes inspected when sniffing the XML declaration.
 const SNIFF_LEN: usize = 1024;
 
 /// Character encoding the file was decoded with.
@@ -14,6 +16,15 @@ pub enum TextEncoding {
     Utf8,
     /// A single/multi-byte legacy encoding named by the declaration (encoding_rs name).
     Legacy(String),
+}
+
+impl From<ByteOrder> for TextEncoding {
+    fn from(order: ByteOrder) -> TextEncoding {
+        match order {
+            ByteOrder::Le => TextEncoding::Utf16Le,
+            ByteOrder::Be => TextEncoding::Utf16Be,
+        }
+    }
 }
 
 /// How [`TextEncoding`] was decided.
@@ -59,34 +70,6 @@ fn sniff_declared_encoding(text: &str) -> Option<String> {
         return None;
     }
     Some(label.to_string())
-}
-
-/// Decides UTF-16 LE/BE from where the NUL bytes sit in the first bytes (ASCII markup in
-/// UTF-16 has a NUL in every other byte).
-fn nul_pattern(bytes: &[u8]) -> Option<TextEncoding> {
-    let sample = bytes.get(..bytes.len().min(SNIFF_LEN)).unwrap_or(bytes);
-    let pairs = sample.len() / 2;
-    if pairs == 0 {
-        return None;
-    }
-    let (mut zero_even, mut zero_odd) = (0usize, 0usize);
-    for (i, b) in sample.iter().enumerate() {
-        if *b == 0 {
-            if i % 2 == 0 {
-                zero_even += 1;
-            } else {
-                zero_odd += 1;
-            }
-        }
-    }
-    let threshold = pairs.div_ceil(2).max(1);
-    if zero_odd >= threshold && zero_even * 8 < zero_odd {
-        Some(TextEncoding::Utf16Le)
-    } else if zero_even >= threshold && zero_odd * 8 < zero_even {
-        Some(TextEncoding::Utf16Be)
-    } else {
-        None
-    }
 }
 
 fn decode_utf16(
@@ -154,7 +137,7 @@ pub(super) fn detect_and_decode(
                 DetectionMethod::ByteOrderMark,
                 rest,
             )
-        } else if let Some(enc) = nul_pattern(bytes) {
+        } else if let Some(enc) = nul_pattern(bytes).map(TextEncoding::from) {
             (enc, false, DetectionMethod::NulPattern, bytes)
         } else {
             let head =

@@ -80,17 +80,6 @@ fn clip(s: &str) -> String {
     }
 }
 
-fn resolve_predefined(name: &str) -> Option<&'static str> {
-    match name {
-        "lt" => Some("<"),
-        "gt" => Some(">"),
-        "amp" => Some("&"),
-        "apos" => Some("'"),
-        "quot" => Some("\""),
-        _ => None,
-    }
-}
-
 /// Parses a Task Scheduler XML task definition from the raw file bytes.
 pub fn parse_task_xml(bytes: &[u8]) -> Result<TaskDefinition, TaskXmlError> {
     if bytes.is_empty() {

@@ -4,13 +4,15 @@ use quick_xml::errors::{Error as XmlError, IllFormedError};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
+use crate::text::entities;
+
 use super::definition::REG_LEAVES;
 use super::principal::PRINCIPAL_LEAVES;
 use super::settings::{IDLE_LEAVES, RESTART_LEAVES};
 use super::triggers::REPETITION_LEAVES;
 use super::{
     MAX_TRACKED_DEPTH, MAX_WARNINGS, TaskAction, TaskDefinition, TaskXmlError, TextEncoding, clip,
-    is_xml_ws, resolve_predefined,
+    is_xml_ws,
 };
 
 /// Where we are in the document; decides what a child element means.
@@ -197,7 +199,7 @@ impl Parser {
                     self.append_text(&raw);
                 }
             }
-        } else if let Some(rep) = resolve_predefined(r) {
+        } else if let Some(rep) = entities::predefined(r) {
             self.append_text(rep);
         } else {
             let raw = format!("&{};", clip(r));
