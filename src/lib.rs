@@ -22,5 +22,6 @@ pub mod signals;
 pub mod sink;
 pub mod source;
 pub mod stack;
+pub mod text;
 pub mod timeline;
 pub mod units;

@@ -24,6 +24,7 @@ use crate::parsers::evtx_read::{EvtxReadError, RawEvent, ReadReport, Skip, SkipK
 use crate::record::{EvtxLogSummary, SourceRef, Timestamp};
 use crate::sink::{FileRequest, Sink, SinkError};
 use crate::source::{FileType, SourceError};
+use crate::text::glob::file_name_match;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 use std::ops::ControlFlow;
@@ -92,37 +93,6 @@ pub fn describe_error(ctx: &super::Context, e: &SourceError) -> String {
     }
 }
 
-/// `*` (any run) and `?` (one character), case-insensitive, as Windows matches file names.
-pub fn name_matches(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
-    let n: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
-    let (mut pi, mut ni) = (0, 0);
-    // Position of the last `*` and the name index it was tried at: on a mismatch, let that
-    // star swallow one more character (linear-time backtracking, no recursion).
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ni));
-                pi += 1;
-            }
-            Some(c) if *c == '?' || *c == n[ni] => {
-                pi += 1;
-                ni += 1;
-            }
-            _ => match star {
-                Some((sp, sn)) => {
-                    pi = sp + 1;
-                    ni = sn + 1;
-                    star = Some((sp, sn + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 fn has_wildcard(s: &str) -> bool {
     s.contains(['*', '?'])
 }
@@ -157,7 +127,7 @@ pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<F
         let Some(entries) = listing else { continue };
         let mut matched: Vec<&(String, PathBuf)> = entries
             .iter()
-            .filter(|(name, _)| name_matches(&name_pat, name))
+            .filter(|(name, _)| file_name_match(&name_pat, name))
             .collect();
         matched.sort();
         if matched.is_empty() && !has_wildcard(&name_pat) {
@@ -465,21 +435,21 @@ mod tests {
 
     #[test]
     fn wildcards_match_case_insensitively() {
-        assert!(name_matches("Security.evtx", "SECURITY.EVTX"));
-        assert!(name_matches(
+        assert!(file_name_match("Security.evtx", "SECURITY.EVTX"));
+        assert!(file_name_match(
             "Archive-Security-*.evtx",
             "Archive-Security-2024-01-02-03-04-05-678.evtx"
         ));
-        assert!(!name_matches("Archive-Security-*.evtx", "Security.evtx"));
-        assert!(name_matches("*", "anything"));
-        assert!(name_matches("a?c*", "abcdef"));
-        assert!(!name_matches("a?c", "abcd"));
-        assert!(name_matches(
+        assert!(!file_name_match("Archive-Security-*.evtx", "Security.evtx"));
+        assert!(file_name_match("*", "anything"));
+        assert!(file_name_match("a?c*", "abcdef"));
+        assert!(!file_name_match("a?c", "abcd"));
+        assert!(file_name_match(
             "*%4Operational.evtx",
             "Microsoft-Windows-Sysmon%4Operational.evtx"
         ));
-        assert!(!name_matches("*.evtx", "x.evtx.bak"));
-        assert!(name_matches("**a*", "bbba"));
+        assert!(!file_name_match("*.evtx", "x.evtx.bak"));
+        assert!(file_name_match("**a*", "bbba"));
     }
 
     #[test]

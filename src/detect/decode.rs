@@ -19,6 +19,7 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::observation::{image_name, strip_exe};
+use crate::text::utf16::{decode_le_lossy, looks_utf16le};
 
 /// Longest encoded argument we try to decode (characters).
 const MAX_ENCODED: usize = 1 << 20;
@@ -310,16 +311,8 @@ pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
 /// is mostly printable text.
 pub fn decode_encoded_command(arg: &str) -> Option<String> {
     let bytes = decode_base64(arg)?;
-    let text = utf16le_text(&bytes)?;
+    let text = decode_le_lossy(&bytes)?;
     printable(&text).then(|| cap(text))
-}
-
-fn utf16le_text(bytes: &[u8]) -> Option<String> {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]))
-        .collect();
-    (!units.is_empty()).then(|| String::from_utf16_lossy(&units))
 }
 
 /// Looks like script text: at least 90 % of the characters are printable ASCII or tab, CR,
@@ -396,8 +389,8 @@ pub fn decode_script_literals(script: &str, limit: usize) -> Vec<Decoded> {
             continue;
         };
         let text = match std::str::from_utf8(&bytes) {
-            Ok(t) if printable(t) && !looks_utf16(&bytes) => t.to_string(),
-            _ => match utf16le_text(&bytes) {
+            Ok(t) if printable(t) && !looks_utf16le(&bytes) => t.to_string(),
+            _ => match decode_le_lossy(&bytes) {
                 Some(t) if printable(&t) => t,
                 _ => continue,
             },
@@ -409,11 +402,6 @@ pub fn decode_script_literals(script: &str, limit: usize) -> Vec<Decoded> {
         });
     }
     out
-}
-
-/// UTF-16LE ASCII text has a NUL in every odd byte.
-fn looks_utf16(bytes: &[u8]) -> bool {
-    bytes.len() >= 4 && bytes.iter().skip(1).step_by(2).take(64).all(|b| *b == 0)
 }
 
 #[cfg(test)]

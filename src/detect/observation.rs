@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::paths::{path_in_temp, path_in_user_writable, path_tokens};
 use crate::record::{Sha256, Timestamp};
+use crate::text::floor_char_boundary;
 
 /// What an observation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -412,8 +413,8 @@ pub fn first_token(cmd: &str) -> Option<String> {
 /// Up to `max` characters of `s` around the byte range `start..end` (on char boundaries),
 /// with `…` where it was cut.
 pub fn snippet(s: &str, start: usize, end: usize, max: usize) -> String {
-    let start = floor_char(s, start.min(s.len()));
-    let end = floor_char(s, end.min(s.len())).max(start);
+    let start = floor_char_boundary(s, start.min(s.len()));
+    let end = floor_char_boundary(s, end.min(s.len())).max(start);
     let matched_chars = s[start..end].chars().count();
     let context = max.saturating_sub(matched_chars) / 2;
     let mut from = start;
@@ -439,13 +440,6 @@ pub fn snippet(s: &str, start: usize, end: usize, max: usize) -> String {
         out.push('…');
     }
     out
-}
-
-fn floor_char(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 #[cfg(test)]

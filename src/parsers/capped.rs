@@ -1,5 +1,6 @@
 //! Small helpers the text parsers share: a warning list that stops growing (a hostile file
-//! can hold millions of bad lines), and excerpts of offending text for those warnings.
+//! can hold millions of bad lines), excerpts of offending text for those warnings, and the
+//! serde `skip_serializing_if` tests that keep zero counts and `false` flags out of records.
 
 /// Keeps the first `max` items and counts the rest.
 #[derive(Debug)]
@@ -32,13 +33,19 @@ pub fn excerpt(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }
-    let mut end = max;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = s.get(..end).unwrap_or("").to_string();
+    let mut out = crate::text::truncate_to_boundary(s, max).to_string();
     out.push('…');
     out
+}
+
+/// serde `skip_serializing_if`: a zero count is left out of the record.
+pub fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// serde `skip_serializing_if`: a `false` flag is left out of the record.
+pub fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[cfg(test)]

@@ -12,3 +12,6 @@ pub mod shell_history;
 pub mod systemd_unit;
 pub mod task_job;
 pub mod task_xml;
+
+#[cfg(test)]
+mod multibyte_tests;

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::text::glob::star_match;
+
 /// A parsed condition with identifiers resolved to detection item indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Expr {
@@ -225,7 +227,7 @@ impl Parser<'_> {
                         .collect::<Vec<_>>(),
                     Some(Tok::Ident(pat)) => {
                         let v: Vec<usize> = (0..self.names.len())
-                            .filter(|&i| glob(&pat, &self.names[i]))
+                            .filter(|&i| star_match(&pat, &self.names[i]))
                             .collect();
                         if v.is_empty() {
                             return Err(ConditionError::Invalid(format!(
@@ -262,31 +264,6 @@ impl Parser<'_> {
             )),
         }
     }
-}
-
-/// `*`-wildcard match of an identifier pattern (case-sensitive, as identifiers are).
-fn glob(pat: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pat.split('*').collect();
-    if parts.len() == 1 {
-        return pat == name;
-    }
-    let mut rest = name;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            let Some(at) = rest.find(part) else {
-                return false;
-            };
-            rest = &rest[at + part.len()..];
-        }
-    }
-    true
 }
 
 #[cfg(test)]
@@ -368,10 +345,10 @@ mod tests {
 
     #[test]
     fn glob_matches_identifiers() {
-        assert!(glob("selection*", "selection"));
-        assert!(glob("selection_*", "selection_img"));
-        assert!(!glob("selection_*", "selection"));
-        assert!(glob("*_cli_*", "sel_cli_a"));
-        assert!(glob("*", "x"));
+        assert!(star_match("selection*", "selection"));
+        assert!(star_match("selection_*", "selection_img"));
+        assert!(!star_match("selection_*", "selection"));
+        assert!(star_match("*_cli_*", "sel_cli_a"));
+        assert!(star_match("*", "x"));
     }
 }

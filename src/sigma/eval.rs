@@ -10,6 +10,7 @@ use super::condition::Expr;
 use super::event::SigmaEvent;
 use super::matcher::{FieldText, Span, Test, fieldref_match};
 use super::rule::{FieldCond, Item, Rule};
+use crate::text::floor_char_boundary;
 
 /// Longest matched value kept in a finding; longer values (a whole script block) are cut to a
 /// window around the match. The full value stays in the record the caller references.
@@ -301,21 +302,14 @@ fn match_groups(
     true
 }
 
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// The value, or a window of it around the match when it is long.
 fn snippet(text: &str, span: Span) -> (String, bool) {
     if text.len() <= SNIPPET_BYTES {
         return (text.to_string(), false);
     }
     let center = span.map_or(0, |(s, _)| s);
-    let start = floor_boundary(text, center.saturating_sub(SNIPPET_BYTES / 4));
-    let end = floor_boundary(text, (start + SNIPPET_BYTES).min(text.len()));
+    let start = floor_char_boundary(text, center.saturating_sub(SNIPPET_BYTES / 4));
+    let end = floor_char_boundary(text, (start + SNIPPET_BYTES).min(text.len()));
     let mut s = String::with_capacity(end - start + 8);
     if start > 0 {
         s.push('…');

@@ -8,7 +8,6 @@ use super::{ArchiveWriter, SMALL_ENTRY_LIMIT};
 use crate::ids::CollectorId;
 use crate::record::Sha256;
 use crate::sink::{FileOutcome, FileRequest, Keep, SinkError, stream_copy_with};
-use base64::Engine;
 use std::io::Read;
 use std::path::Path;
 
@@ -252,15 +251,12 @@ impl Read for Replay<'_> {
 #[cfg(unix)]
 fn non_utf8_bytes(p: &Path) -> Option<String> {
     use std::os::unix::ffi::OsStrExt;
-    let b = p.as_os_str().as_bytes();
-    std::str::from_utf8(b)
-        .is_err()
-        .then(|| base64::engine::general_purpose::STANDARD.encode(b))
+    crate::text::base64::encode_if_not_utf8(p.as_os_str().as_bytes())
 }
 
 #[cfg(not(unix))]
 fn non_utf8_bytes(p: &Path) -> Option<String> {
     p.to_str()
         .is_none()
-        .then(|| base64::engine::general_purpose::STANDARD.encode(p.to_string_lossy().as_bytes()))
+        .then(|| crate::text::base64::encode(p.to_string_lossy().as_bytes()))
 }

@@ -127,12 +127,8 @@ pub(super) fn extension_of(name: &std::ffi::OsStr) -> Option<String> {
 
 #[cfg(unix)]
 pub(super) fn raw_path_b64(p: &Path) -> Option<String> {
-    use base64::Engine;
     use std::os::unix::ffi::OsStrExt;
-    let b = p.as_os_str().as_bytes();
-    std::str::from_utf8(b)
-        .is_err()
-        .then(|| base64::engine::general_purpose::STANDARD.encode(b))
+    crate::text::base64::encode_if_not_utf8(p.as_os_str().as_bytes())
 }
 
 #[cfg(not(unix))]
