@@ -6,14 +6,14 @@ use super::{Ingested, Run};
 use crate::collectors::CollectError;
 use crate::parsers::cron::{
     AnacronPeriod, CronEntry, CronSchedule, CronSpecial, CronWarning, CrontabKind, EnvVar,
-    parse_anacrontab, parse_crontab,
+    parse_anacrontab, parse_crontab_each,
 };
 use crate::record::{
     ActionKind, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction, ScheduledKind,
     ScheduledTaskRecord, ScheduledTrigger, TriggerType,
 };
 use crate::source::FileType;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Line-level warnings about lines that produced no job, reported per file before summarising.
@@ -187,14 +187,6 @@ fn crontab(
     if let Some(why) = file.incomplete() {
         run.out.error(why);
     }
-    let parsed = parse_crontab(&file.outcome.kept, kind);
-    let mut by_line: HashMap<usize, Vec<String>> = HashMap::new();
-    for w in &parsed.warnings {
-        by_line
-            .entry(warning_line(w))
-            .or_default()
-            .push(w.to_string());
-    }
     let mut owner_warning = None;
     if let (Some(name), Some(file_owner)) = (&owner, &file.meta.owner)
         && name != file_owner
@@ -203,16 +195,36 @@ fn crontab(
             "crontab is named {name:?} but the file belongs to {file_owner:?} (cron refuses a crontab whose owner does not match)"
         ));
     }
-    for entry in &parsed.entries {
-        let mut rec = cron_record(run, &file, entry, kind, owner.as_deref());
-        if let Some(ws) = by_line.remove(&entry.line_number) {
-            rec.warnings.extend(ws);
+    // Each job becomes a record as soon as its line is parsed: a crontab of a million lines
+    // costs one job of memory.
+    let mut failed: Option<CollectError> = None;
+    let mut job_lines: HashSet<usize> = HashSet::new();
+    let parsed = parse_crontab_each(&file.outcome.kept, kind, |entry, warnings| {
+        if failed.is_some() {
+            return;
         }
+        let mut rec = cron_record(run, &file, &entry, kind, owner.as_deref());
+        if !warnings.is_empty() {
+            job_lines.insert(entry.line_number);
+        }
+        rec.warnings.extend(warnings.iter().map(|w| w.to_string()));
         rec.warnings.extend(owner_warning.clone());
         if !rec.warnings.is_empty() && rec.warnings.iter().any(|w| !w.contains("UTF-8")) {
             rec.parse_status = ParseStatus::Partial;
         }
-        run.emit(rec)?;
+        if let Err(e) = run.emit(rec) {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut by_line: HashMap<usize, Vec<String>> = HashMap::new();
+    for w in &parsed.warnings {
+        let line = warning_line(w);
+        if !job_lines.contains(&line) {
+            by_line.entry(line).or_default().push(w.to_string());
+        }
     }
     // What is left are lines that produced no job: cron skips them too, but they are
     // evidence of tampering, so each is reported.

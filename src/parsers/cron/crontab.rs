@@ -249,13 +249,27 @@ fn special_from(tok: &str) -> CronSpecial {
 
 /// Parses a crontab. `kind` decides whether a user field is expected.
 pub fn parse_crontab(text: &[u8], kind: CrontabKind) -> CrontabParse {
-    let mut warns = Warns::new(MAX_WARNINGS);
     let mut entries = Vec::new();
+    let mut parsed = parse_crontab_each(text, kind, |e, _| entries.push(e));
+    parsed.entries = entries;
+    parsed
+}
+
+/// [`parse_crontab`] one job at a time: `on_job` gets each job as soon as its line is read,
+/// with the warnings that line raised, and the result holds no `entries`. A crontab of a
+/// million lines then costs one line of memory, not a million jobs.
+pub fn parse_crontab_each(
+    text: &[u8],
+    kind: CrontabKind,
+    mut on_job: impl FnMut(CronEntry, &[CronWarning]),
+) -> CrontabParse {
+    let mut warns = Warns::new(MAX_WARNINGS);
     let mut environment = Vec::new();
     let mut env = EnvState::new();
     let mut any_lossy = false;
 
     for content in content_lines(text) {
+        let before = warns.list.len();
         any_lossy |= content.note_damage(&mut warns);
         let ContentLine {
             ln, line, lossy, ..
@@ -283,13 +297,13 @@ pub fn parse_crontab(text: &[u8], kind: CrontabKind) -> CrontabParse {
             EnvParse::NotEnv => {}
         }
         if let Some(entry) = parse_cron_job(ln, &line, lossy, kind, &mut env, &mut warns) {
-            entries.push(entry);
+            on_job(entry, &warns.list[before.min(warns.list.len())..]);
         }
     }
 
     CrontabParse {
         kind,
-        entries,
+        entries: Vec::new(),
         environment,
         warnings: warns.list,
         warnings_suppressed: warns.suppressed,

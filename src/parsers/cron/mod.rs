@@ -29,6 +29,7 @@ pub use anacron::{AnacronJob, AnacronPeriod, AnacrontabParse, parse_anacrontab};
 pub use at::{AtJob, AtWarning, parse_at_filename, parse_at_job};
 pub use crontab::{
     CronEntry, CronSchedule, CronSpecial, CronWarning, CrontabKind, CrontabParse, parse_crontab,
+    parse_crontab_each,
 };
 pub use env::{EnvAssignment, EnvVar};
 
