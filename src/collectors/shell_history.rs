@@ -19,7 +19,7 @@
 
 use super::{CollectError, Collector, Context};
 use crate::parsers::shell_history::{
-    DEFAULT_MAX_COMMANDS, HistoryKind, kind_from_file_name, parse_history_capped,
+    DEFAULT_MAX_COMMANDS, HistoryEntry, HistoryKind, kind_from_file_name, parse_history_each,
 };
 use crate::record::{HistoryRecord, HistoryShell, Record, Sha256};
 use crate::sink::{FileRequest, Sink};
@@ -50,7 +50,7 @@ impl Default for ShellHistoryOptions {
     fn default() -> Self {
         ShellHistoryOptions {
             max_file_size: ByteSize(64 << 20),
-            max_parse_size: ByteSize(16 << 20),
+            max_parse_size: ByteSize(8 << 20),
             extra_files: Vec::new(),
             max_commands_per_file: DEFAULT_MAX_COMMANDS,
         }
@@ -331,9 +331,35 @@ impl ShellHistory {
                 lines_before + 1
             ));
         }
-        let mut parsed = parse_history_capped(kind, text, self.opts.max_commands_per_file);
-        for e in &mut parsed.entries {
-            e.line_number = e.line_number.saturating_add(lines_before as usize);
+        // Each command becomes a record as it is parsed (the newest `max_commands_per_file`,
+        // counted in a first pass): a history of millions of commands costs one of them.
+        let file = FileFacts {
+            account,
+            display: &display,
+            kind,
+            member: outcome.member.clone(),
+            sha256: outcome.sha256,
+        };
+        let mut failed: Option<crate::sink::SinkError> = None;
+        let parsed = {
+            let mut on_command = |mut e: HistoryEntry| {
+                if failed.is_some() {
+                    return;
+                }
+                e.line_number = e.line_number.saturating_add(lines_before as usize);
+                if let (Some(since), Some(ts)) = (ctx.since, e.timestamp)
+                    && ts < since
+                {
+                    return;
+                }
+                if let Err(err) = out.record(Record::History(file.record(e))) {
+                    failed = Some(err);
+                }
+            };
+            parse_history_each(kind, text, self.opts.max_commands_per_file, &mut on_command)
+        };
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         // A budget that cuts records makes the collector partial, with the count: the
         // archived copy holds the commands, the records do not.
@@ -342,7 +368,7 @@ impl ShellHistory {
                 "{display}: {} commands; records for the newest {} only, {} left out \
                  (max_commands_per_file); the archived copy holds them",
                 parsed.commands_total,
-                parsed.entries.len(),
+                parsed.commands_total - parsed.commands_dropped,
                 parsed.commands_dropped
             ));
         }
@@ -356,34 +382,29 @@ impl ShellHistory {
                 total_warnings - MAX_WARNINGS_PER_FILE
             ));
         }
-        emit(ctx, out, account, &display, kind, &outcome, parsed.entries)
+        Ok(())
     }
 }
 
-fn emit(
-    ctx: &Context,
-    out: &mut dyn Sink,
-    account: &Account,
-    display: &str,
+/// What every record of one history file shares.
+struct FileFacts<'a> {
+    account: &'a Account<'a>,
+    display: &'a str,
     kind: HistoryKind,
-    outcome: &crate::sink::FileOutcome,
-    entries: Vec<crate::parsers::shell_history::HistoryEntry>,
-) -> Result<(), CollectError> {
-    let file_sha256: Option<Sha256> = outcome.sha256;
-    for e in entries {
-        if let (Some(since), Some(ts)) = (ctx.since, e.timestamp)
-            && ts < since
-        {
-            continue;
-        }
-        out.record(Record::History(HistoryRecord {
-            user: account.name.to_string(),
-            uid: account.uid,
-            home_shared_with: account.shared_with.clone(),
-            shell: shell_of(kind),
-            file: display.to_string(),
-            archive_member: outcome.member.clone(),
-            file_sha256,
+    member: Option<String>,
+    sha256: Option<Sha256>,
+}
+
+impl FileFacts<'_> {
+    fn record(&self, e: HistoryEntry) -> HistoryRecord {
+        HistoryRecord {
+            user: self.account.name.to_string(),
+            uid: self.account.uid,
+            home_shared_with: self.account.shared_with.clone(),
+            shell: shell_of(self.kind),
+            file: self.display.to_string(),
+            archive_member: self.member.clone(),
+            file_sha256: self.sha256,
             ordinal: e.ordinal as u64,
             line_number: e.line_number as u64,
             command_bytes: (e.command.len() > MAX_COMMAND_BYTES).then_some(e.command.len() as u64),
@@ -392,9 +413,8 @@ fn emit(
             duration_secs: e.duration_secs,
             paths: e.paths,
             lossy_utf8: e.lossy_utf8,
-        }))?;
+        }
     }
-    Ok(())
 }
 
 #[cfg(all(test, unix))]

@@ -8,10 +8,27 @@ use chrono::{DateTime, Utc};
 use super::model::{HistoryEntry, HistoryWarning};
 use super::{MAX_WARNINGS, WARN_TEXT_MAX};
 
-pub(super) struct Ctx {
-    /// The newest `max_entries` commands (older ones fall off the front).
-    pub(super) entries: VecDeque<HistoryEntry>,
-    pub(super) max_entries: usize,
+/// Where parsed commands go.
+pub(super) enum Out<'f> {
+    /// The newest `max` commands (older ones fall off the front).
+    Keep {
+        entries: VecDeque<HistoryEntry>,
+        max: usize,
+    },
+    /// Only counted (the first of two passes).
+    Count,
+    /// Handed over one at a time, those after the first `skip`.
+    Emit {
+        skip: usize,
+        f: &'f mut dyn FnMut(HistoryEntry),
+    },
+}
+
+pub(super) struct Ctx<'f> {
+    pub(super) out: Out<'f>,
+    /// The last command read, still open to the lines that follow it (fish's `when:` and
+    /// `paths:`): it goes out when the next one starts, or at the end.
+    pending: Option<HistoryEntry>,
     pub(super) total: usize,
     pub(super) dropped: usize,
     pub(super) warnings: Vec<HistoryWarning>,
@@ -19,7 +36,49 @@ pub(super) struct Ctx {
     pub(super) lossy: bool,
 }
 
-impl Ctx {
+impl<'f> Ctx<'f> {
+    pub(super) fn new(out: Out<'f>) -> Ctx<'f> {
+        Ctx {
+            out,
+            pending: None,
+            total: 0,
+            dropped: 0,
+            warnings: Vec::new(),
+            suppressed: 0,
+            lossy: false,
+        }
+    }
+
+    /// The command read last, for the lines that add to it.
+    pub(super) fn last_mut(&mut self) -> Option<&mut HistoryEntry> {
+        self.pending.as_mut()
+    }
+
+    fn flush(&mut self) {
+        let Some(e) = self.pending.take() else {
+            return;
+        };
+        match &mut self.out {
+            Out::Keep { entries, max } => {
+                if entries.len() >= *max {
+                    entries.pop_front();
+                    self.dropped += 1;
+                }
+                entries.push_back(e);
+            }
+            Out::Count => {}
+            Out::Emit { skip, f } => {
+                if e.ordinal > *skip {
+                    f(e);
+                }
+            }
+        }
+    }
+
+    /// The end of the file: the last command goes out.
+    pub(super) fn finish(&mut self) {
+        self.flush();
+    }
     pub(super) fn warn(&mut self, w: HistoryWarning) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(w);
@@ -39,13 +98,10 @@ impl Ctx {
         if lossy {
             self.lossy = true;
         }
+        self.flush();
         self.total = self.total.saturating_add(1);
         let ordinal = self.total;
-        if self.entries.len() >= self.max_entries {
-            self.entries.pop_front();
-            self.dropped += 1;
-        }
-        self.entries.push_back(HistoryEntry {
+        self.pending = Some(HistoryEntry {
             ordinal,
             line_number,
             command,

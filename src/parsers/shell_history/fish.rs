@@ -47,7 +47,7 @@ pub(super) fn parse_fish(data: &[u8], ctx: &mut Ctx) {
         if line.trim().is_empty() {
             continue;
         }
-        let Some(entry) = ctx.entries.back_mut().filter(|_| have_entry) else {
+        let Some(entry) = ctx.last_mut().filter(|_| have_entry) else {
             ctx.warn(HistoryWarning::FishOrphanField {
                 line: ln,
                 text: excerpt(&line),

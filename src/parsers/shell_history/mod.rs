@@ -48,7 +48,7 @@ use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 
 use bash::{parse_bash, parse_sh};
-use context::Ctx;
+use context::{Ctx, Out};
 use encoding::to_utf8;
 use fish::parse_fish;
 use repl::{parse_psreadline, parse_python};
@@ -72,34 +72,71 @@ pub fn parse_history(kind: HistoryKind, bytes: &[u8]) -> HistoryParse {
     parse_history_capped(kind, bytes, DEFAULT_MAX_COMMANDS)
 }
 
-/// Parses a history file of the given kind, keeping the newest `max_commands` commands: the latest commands are the ones a responder needs first.
+/// Parses a history file of the given kind, keeping the newest `max_commands` commands: the
+/// latest commands are the ones a responder needs first.
 pub fn parse_history_capped(
     kind: HistoryKind,
     bytes: &[u8],
     max_commands: NonZeroUsize,
 ) -> HistoryParse {
-    let mut ctx = Ctx {
+    let mut ctx = Ctx::new(Out::Keep {
         entries: VecDeque::new(),
-        max_entries: max_commands.get(),
-        total: 0,
-        dropped: 0,
-        warnings: Vec::new(),
-        suppressed: 0,
-        lossy: false,
+        max: max_commands.get(),
+    });
+    let encoding = run(kind, bytes, &mut ctx);
+    let entries = match std::mem::replace(&mut ctx.out, Out::Count) {
+        Out::Keep { entries, .. } => entries.into(),
+        _ => Vec::new(),
     };
-    let (data, encoding) = to_utf8(bytes, kind, &mut ctx);
+    finish(kind, encoding, entries, ctx)
+}
+
+/// [`parse_history_capped`] in bounded memory: the newest `max_commands` commands are handed
+/// to `on_command` one at a time, and the result holds no `entries`. The text is read twice
+/// (once to count the commands, once to hand over the newest), so a history of millions of
+/// commands costs one command of memory, not `max_commands` of them.
+pub fn parse_history_each(
+    kind: HistoryKind,
+    bytes: &[u8],
+    max_commands: NonZeroUsize,
+    on_command: &mut dyn FnMut(HistoryEntry),
+) -> HistoryParse {
+    let mut count = Ctx::new(Out::Count);
+    run(kind, bytes, &mut count);
+    let skip = count.total.saturating_sub(max_commands.get());
+    let mut ctx = Ctx::new(Out::Emit {
+        skip,
+        f: on_command,
+    });
+    let encoding = run(kind, bytes, &mut ctx);
+    ctx.dropped = skip;
+    finish(kind, encoding, Vec::new(), ctx)
+}
+
+fn run(kind: HistoryKind, bytes: &[u8], ctx: &mut Ctx) -> TextEncoding {
+    let (data, encoding) = to_utf8(bytes, kind, ctx);
     match kind {
-        HistoryKind::Bash => parse_bash(&data, &mut ctx),
-        HistoryKind::Zsh => parse_zsh(&data, &mut ctx),
-        HistoryKind::Fish => parse_fish(&data, &mut ctx),
-        HistoryKind::Sh => parse_sh(&data, &mut ctx),
-        HistoryKind::Python => parse_python(&data, &mut ctx),
-        HistoryKind::PsReadLine => parse_psreadline(&data, &mut ctx),
+        HistoryKind::Bash => parse_bash(&data, ctx),
+        HistoryKind::Zsh => parse_zsh(&data, ctx),
+        HistoryKind::Fish => parse_fish(&data, ctx),
+        HistoryKind::Sh => parse_sh(&data, ctx),
+        HistoryKind::Python => parse_python(&data, ctx),
+        HistoryKind::PsReadLine => parse_psreadline(&data, ctx),
     }
+    ctx.finish();
+    encoding
+}
+
+fn finish(
+    kind: HistoryKind,
+    encoding: TextEncoding,
+    entries: Vec<HistoryEntry>,
+    ctx: Ctx,
+) -> HistoryParse {
     HistoryParse {
         kind,
         encoding,
-        entries: ctx.entries.into(),
+        entries,
         warnings: ctx.warnings,
         warnings_suppressed: ctx.suppressed,
         commands_total: ctx.total,

@@ -372,3 +372,29 @@ fn hostile_all_kinds() {
     assert_eq!(p.warnings.len(), MAX_WARNINGS);
     assert_eq!(p.warnings_suppressed, 2000);
 }
+
+/// The streaming parse hands over exactly what the buffered one keeps, for every format,
+/// with and without a cap that drops the oldest commands.
+#[test]
+fn streaming_parse_matches_the_buffered_one() {
+    let texts: Vec<(HistoryKind, Vec<u8>)> = vec![
+        (HistoryKind::Bash, b"ls\n#1700000000\nid\n#1700000060\nfor i in 1 2; do\n  echo $i\ndone\n".to_vec()),
+        (HistoryKind::Zsh, b": 1700000100:5;curl -s http://x | sh\n: 1700000200:0;echo a\\\nb\nplain\n".to_vec()),
+        (HistoryKind::Fish, b"- cmd: ls\n  when: 1700000000\n- cmd: cat /etc/passwd\n  when: 1700000001\n  paths:\n    - /etc/passwd\n- cmd: x\n".to_vec()),
+        (HistoryKind::Sh, b"a\nb\nc\n".to_vec()),
+        (HistoryKind::Python, b"_HiStOrY_V2_\nimport\\040os\nprint(1)\n".to_vec()),
+        (HistoryKind::PsReadLine, b"Get-Process\nwrite-host a`\nb\nexit\n".to_vec()),
+    ];
+    for (kind, text) in texts {
+        for cap in [1usize, 2, 1000] {
+            let cap = std::num::NonZeroUsize::new(cap).unwrap();
+            let buffered = parse_history_capped(kind, &text, cap);
+            let mut streamed = Vec::new();
+            let p = parse_history_each(kind, &text, cap, &mut |e| streamed.push(e));
+            assert_eq!(streamed, buffered.entries, "{kind:?} cap {cap}");
+            assert_eq!(p.commands_total, buffered.commands_total, "{kind:?}");
+            assert_eq!(p.commands_dropped, buffered.commands_dropped, "{kind:?}");
+            assert_eq!(p.warnings, buffered.warnings, "{kind:?}");
+        }
+    }
+}
