@@ -45,6 +45,9 @@ pub struct ArchiveOptions {
     pub max_size: Option<ByteSize>,
     /// Leave at least this much free on the output volume: copies stop before the disk fills.
     pub keep_free: ByteSize,
+    /// Records of one collector are held deflated in memory up to this size, then written as
+    /// a part (`records/<c>.jsonl`, `records/<c>.2.jsonl`, ...): the bound on that memory.
+    pub record_part_size: ByteSize,
 }
 
 impl Default for ArchiveOptions {
@@ -52,6 +55,7 @@ impl Default for ArchiveOptions {
         ArchiveOptions {
             max_size: None,
             keep_free: ByteSize(64 << 20),
+            record_part_size: ByteSize(crate::archive::RECORD_PART_BYTES),
         }
     }
 }

@@ -129,3 +129,82 @@ fn a_small_output_volume_stops_copies_not_the_run() {
     );
     assert_eq!(irsnap(&["verify", a.path.to_str().unwrap()]).code, 0);
 }
+
+/// Records held in memory are bounded by `record_part_size`: past it they go out in parts,
+/// and every reader (verify, export, stack, the harness) reads all of them, in order.
+#[test]
+fn records_over_the_part_size_go_out_in_parts_that_every_reader_follows() {
+    let root = RootBuilder::new();
+    let mut crontab = String::new();
+    for i in 0..3000 {
+        crontab.push_str(&format!(
+            "{} {} * * * root /usr/local/bin/job{i} --key {i:08x}\n",
+            i % 60,
+            i % 24
+        ));
+    }
+    root.write("etc/hostname", b"parts\n")
+        .write("etc/crontab", crontab.as_bytes());
+    let work = tempfile::tempdir().unwrap();
+    let profile = work.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "name = \"p\"\ndescription = \"d\"\n[archive]\nrecord_part_size = \"16 KiB\"\n[collectors.scheduled_tasks]\n",
+    )
+    .unwrap();
+    let out = work.path().join("out");
+    let (run, archive) = collect(
+        &out,
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--profile",
+            profile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut a = archive.unwrap();
+    let c = a.collector("scheduled_tasks");
+    let parts = c["record_members"]
+        .as_array()
+        .expect("several parts")
+        .clone();
+    assert!(parts.len() > 1, "{c}");
+    assert_eq!(parts[0], "records/scheduled_tasks.jsonl");
+    assert_eq!(parts[1], "records/scheduled_tasks.2.jsonl");
+    let recs = a.records("scheduled_tasks");
+    assert_eq!(recs.len(), 3000);
+    assert_eq!(c["records"], 3000);
+    // In order across the parts.
+    for (i, r) in recs.iter().enumerate() {
+        assert!(
+            r["raw_line"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("/job{i} ")),
+            "record {i}: {r}"
+        );
+    }
+    let path = a.path.to_str().unwrap().to_string();
+    let v = irsnap(&["verify", &path]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    let e = irsnap(&[
+        "export",
+        &path,
+        "--format",
+        "jsonl",
+        "--collector",
+        "scheduled_tasks",
+    ]);
+    assert_eq!(e.code, 0, "{}", e.stderr);
+    assert_eq!(e.stdout.lines().count(), 3000);
+    let s = irsnap(&["stack", &path, "--json", "--kind", "scheduled_action"]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let keys: u64 = s
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["occurrences"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(keys, 3000);
+}

@@ -15,4 +15,4 @@ mod writer;
 
 pub use crypt::{Identities, Recipients};
 pub use open::{ReadSeek, open_archive};
-pub use writer::{ArchiveWriter, Finished, HashingWriter, sidecar_path};
+pub use writer::{ArchiveWriter, Finished, HashingWriter, RECORD_PART_BYTES, sidecar_path};

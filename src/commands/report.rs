@@ -61,10 +61,19 @@ pub(crate) fn manifest<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> anyhow::
 pub fn load(path: &Path, identities: &Identities) -> anyhow::Result<ReportData> {
     let mut zip = open_archive(path, identities)?;
     let manifest = manifest(&mut zip)?;
-    let processes: Vec<ProcessRecord> = match member(&mut zip, "records/processes.jsonl")? {
-        Some(d) => jsonl(&d, "records/processes.jsonl")?,
-        None => Vec::new(),
-    };
+    let mut processes: Vec<ProcessRecord> = Vec::new();
+    for part in 1u32.. {
+        let at = crate::ids::RecordAt {
+            collector: crate::ids::CollectorId::Processes,
+            part,
+            line: 0,
+        };
+        let name = at.member();
+        match member(&mut zip, &name)? {
+            Some(d) => processes.extend(jsonl::<ProcessRecord>(&d, &name)?),
+            None => break,
+        }
+    }
     let findings: Vec<Finding> = match member(&mut zip, "findings.jsonl")? {
         Some(d) => jsonl(&d, "findings.jsonl")?,
         None => Vec::new(),

@@ -255,6 +255,7 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
                 }
             })?;
     archive.set_budget(budget);
+    archive.set_record_part_size(config.profile.archive.record_part_size.0);
 
     let mut run = Run {
         config,

@@ -63,9 +63,10 @@ pub(crate) enum Line<T> {
     Bad(String),
 }
 
-/// Stream `records/<collector>.jsonl` and hand every line to `each`. A missing member is not
-/// an error (the collector did not run there). A read error (a damaged deflate stream, a CRC
-/// mismatch at the end) is, because the member can no longer be trusted.
+/// Stream `records/<collector>.jsonl` (and its further parts, `records/<collector>.2.jsonl`
+/// ...) and hand every line to `each`. A missing member is not an error (the collector did
+/// not run there). A read error (a damaged deflate stream, a CRC mismatch at the end) is,
+/// because the member can no longer be trusted.
 pub(crate) fn each_record<T, F>(
     archive: &mut OpenArchive,
     path: &Path,
@@ -76,10 +77,34 @@ where
     T: for<'de> Deserialize<'de>,
     F: FnMut(Line<T>),
 {
-    let name = format!("records/{collector}.jsonl");
+    for part in 1u32.. {
+        let name = if part == 1 {
+            format!("records/{collector}.jsonl")
+        } else {
+            format!("records/{collector}.{part}.jsonl")
+        };
+        if !each_record_of(archive, path, &name, &mut each)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One records member; `false` when the archive has no such member.
+fn each_record_of<T, F>(
+    archive: &mut OpenArchive,
+    path: &Path,
+    name: &str,
+    each: &mut F,
+) -> Result<bool, StackError>
+where
+    T: for<'de> Deserialize<'de>,
+    F: FnMut(Line<T>),
+{
+    let name = name.to_string();
     let member = match archive.zip.by_name(&name) {
         Ok(m) => m,
-        Err(zip::result::ZipError::FileNotFound) => return Ok(()),
+        Err(zip::result::ZipError::FileNotFound) => return Ok(false),
         Err(e) => {
             return Err(StackError::Member {
                 path: path.to_path_buf(),
@@ -119,7 +144,7 @@ where
             Err(e) => each(Line::Bad(format!("{name} line {line_no}: {e}"))),
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Read one `\n`-terminated line into `buf`, keeping at most `cap` bytes; the rest of a

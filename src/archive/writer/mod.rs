@@ -54,6 +54,8 @@ pub struct ArchiveWriter {
     budget: Option<u64>,
     /// The read buffer every copy reuses.
     buf: Vec<u8>,
+    /// Compressed bytes of records held before a part is written.
+    part_bytes: u64,
 }
 
 /// The finished archive.
@@ -136,7 +138,13 @@ impl ArchiveWriter {
             written: 0,
             budget: None,
             buf: Vec::new(),
+            part_bytes: RECORD_PART_BYTES,
         })
+    }
+
+    /// Records held deflated in memory before a part is written (at least 4 KiB).
+    pub fn set_record_part_size(&mut self, bytes: u64) {
+        self.part_bytes = bytes.max(4096);
     }
 
     /// Limit what raw copies may add to the archive; beyond it files are hashed, not copied.
@@ -359,6 +367,7 @@ mod copy;
 mod members;
 mod output;
 mod records;
+pub use records::RECORD_PART_BYTES;
 #[cfg(test)]
 mod tests;
 

@@ -92,7 +92,7 @@ impl ArchiveWriter {
             .get_ref()
             .map(|c| c.get_ref().len() as u64)
             .unwrap_or(0);
-        if compressed >= RECORD_PART_BYTES {
+        if compressed >= self.part_bytes {
             let next = part.part + 1;
             self.flush_part()?;
             self.start_part(id, next)?;
