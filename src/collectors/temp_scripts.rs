@@ -6,38 +6,83 @@
 //! `AppData\Local` and `C:\ProgramData`, and `C:\Users\Public` (recursive).
 //!
 //! What we select: files whose extension is in the profile's list, or whose first bytes are a
-//! `#!` line, `MZ`, `\x7fELF` or a shortcut header (a renamed payload is still found); FIFOs
-//! (`mkfifo /tmp/f; cat /tmp/f | sh -i | nc ...`) and device nodes by their type alone;
-//! symlinks and sockets only when their name matches (never followed, never opened). Only
-//! files with an mtime, ctime or birth time inside the window (`--since`, else the profile's
-//! `window`) are kept: a timestomped mtime does not hide a file whose ctime is recent.
+//! `#!` line, `MZ`, `\x7fELF` or a shortcut header (a renamed payload is still found: an ELF
+//! named `.bin`, which is no script extension); FIFOs (`mkfifo /tmp/f; cat /tmp/f | sh -i |
+//! nc ...`) and device nodes by their type alone; symlinks and sockets only when their name
+//! matches (never followed, never opened). Only files with an mtime, ctime or birth time
+//! inside the window (`--since`, else the profile's `window`) are kept: a timestomped mtime
+//! does not hide a file whose ctime is recent.
+//!
+//! Package and build trees (`trees.rs`): a Python virtualenv, `site-packages` /
+//! `dist-packages`, `__pycache__`, `node_modules`, a Cargo `target/`, a `.git`, a Go module
+//! cache or a Maven `.m2` met *below* a place (never a place itself) is not walked file by
+//! file but summarised in one record (`detected_type = package_tree`: its kind, file and
+//! directory counts, total size, newest mtime and ctime, settled time, and the files that do
+//! not belong to its layout), unless the profile says `package_trees = "walk"`. A tree of at
+//! most 100 files is walked like any directory. Inside a summarised tree every entry is still
+//! listed and `lstat`ed (up to `max_tree_entries` entries and 64 directories deep; a capped
+//! count says so), and a file is *foreign* (listed in the summary, at most 256 per tree, and
+//! when inside the window also collected like any staged file, with `out_of_place` in its
+//! `selected_by`) when it is:
+//! - a FIFO or a device node;
+//! - an active git hook (`.git/hooks/*` not named `*.sample`), whatever its content;
+//! - directly at the tree's top (for a virtualenv also directly in its `site-packages`) and
+//!   selected by the ordinary rules above (name, type, first bytes: these files are opened),
+//!   unless its extension is what the layout puts there (`py`, `pyc`, `pyi`, `pyd`, `so`,
+//!   `pth` at the top of `site-packages`; `pyc` in `__pycache__`; nothing at the other tops);
+//! - script-like (a listed extension or an execute bit; in a Cargo `target/`, where every
+//!   build writes executables, a script extension only) and changed (newest of
+//!   `window_times`) more than `tree_change_gap` after the tree's settled time, the time by
+//!   which nine in ten of its files had last changed (estimated from a sample).
+//!
+//! Nothing else in a summarised tree is opened, hashed or copied: a payload planted deep in
+//! a tree without an execute bit or a script extension, or under a layout extension at the
+//! time the tree was written (or in a fake tree built at once and padded past 100 files), is
+//! not found. `package_trees = "walk"` walks such trees like any directory.
+//!
+//! Budgets (`rank.rs`): candidates are ranked scripts and executables first (with FIFOs,
+//! device nodes and trees holding foreign files), then the shallowest, then the newest. The
+//! walk keeps the best `max_files` of them in a bounded heap of compact entries and counts
+//! the rest (an error says how many and why); the kept ones are then collected best first, so
+//! the copy budget (`max_total_copy`), the run's record budget and a deadline cut the least
+//! interesting. The walk is breadth-first, so the entry cap (`max_entries`) cuts the deepest
+//! part of a place.
 //!
 //! What we record: path, owner, mode, every timestamp, type, why it was selected, the first
 //! line of a script, the SHA-256 of the whole file, and a copy up to a per-file cap until the
-//! collector's copy budget is spent (then hash only). Each file is read once: the 4 KiB used
-//! to identify it are replayed into the sink ahead of the rest.
+//! collector's copy budget is spent (then hash only). A file is read once to be collected: the
+//! 4 KiB used to identify it are replayed into the sink ahead of the rest (a file whose name
+//! does not select it was opened once before, during the walk, for its first 8 bytes).
 //!
 //! The walk (`walk.rs`) never follows links, stays on one file system, visits each directory
-//! once and skips irsnap's own output. Reference: ATT&CK T1059, T1204.002, T1105; guidance
-//! "execution from temp and user-writable paths".
+//! once, never holds a whole huge directory listing, and skips irsnap's own output.
+//! Reference: ATT&CK T1059, T1204.002, T1105; guidance "execution from temp and user-writable
+//! paths".
 
 mod detect;
+mod emit;
+mod layout;
 mod places;
+mod rank;
+mod select;
+mod trees;
 
-use super::walk::{Event, Found, Problem, WalkLimits, Walker};
+use super::walk::{CONTINUE, Event, Flow, Found, Problem, WalkLimits, Walker};
 use super::{CollectError, Collector, Context};
-use crate::record::{DetectedType, Record, Selection, TempFileRecord, TimeField, Timestamp};
-use crate::sink::{FileRequest, Sink};
-use crate::source::{FileMeta, FileType, OsFamily, SourceError};
+use crate::record::{FileMeta, Selection, TempFileRecord, TimeField, Timestamp};
+use crate::sink::Sink;
+use crate::source::{FileType, OsFamily};
 use crate::units::ByteSize;
 use places::{Place, extension_of, places, raw_path_b64, recent_by};
+use rank::{Candidate, Kept, Recent, What};
+use select::Selected;
 use serde::Deserialize;
-use std::io::Read;
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::Duration;
 
 /// How far back the time window reaches when `--since` is not given: a duration (`30d`,
-/// `12h`) or `"off"` for no time filter.
+/// `12h`) or `"off"` for no time filter. `tree_change_gap` is written the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window(pub Option<Duration>);
 
@@ -53,6 +98,16 @@ impl<'de> Deserialize<'de> for Window {
     }
 }
 
+/// What to do with a package or build tree met in a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageTrees {
+    /// One summary record per tree, plus its foreign files (see the module comment).
+    Summarize,
+    /// Walk it like any directory: every file in it is judged (and may be copied).
+    Walk,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TempScriptsOptions {
@@ -63,7 +118,8 @@ pub struct TempScriptsOptions {
     pub window_times: Vec<TimeField>,
     /// Depth cap for the recursive places (1 = only files directly in the place).
     pub max_depth: usize,
-    /// Entries listed per place before giving up on it (an error says so).
+    /// Entries listed per place before giving up on it (an error says so). The entries of a
+    /// summarised package tree count against `max_tree_entries` instead.
     pub max_entries: u64,
     /// Descend into other file systems mounted below a place.
     pub cross_mounts: bool,
@@ -75,6 +131,15 @@ pub struct TempScriptsOptions {
     pub max_total_copy: ByteSize,
     /// More places to walk (logical paths such as `/var/www/uploads`), recursively.
     pub extra_paths: Vec<String>,
+    /// Package and build trees: `"summarize"` (one record each) or `"walk"`.
+    pub package_trees: PackageTrees,
+    /// Candidates kept (best first, see the module comment); the rest are counted.
+    pub max_files: u64,
+    /// Entries counted per summarised tree before its summary says it is capped.
+    pub max_tree_entries: u64,
+    /// A script-like file of a summarised tree that changed this long after the tree settled
+    /// is reported as foreign (`"off"`: no such rule).
+    pub tree_change_gap: Window,
 }
 
 impl Default for TempScriptsOptions {
@@ -92,6 +157,10 @@ impl Default for TempScriptsOptions {
             max_file_copy: ByteSize(32 << 20),
             max_total_copy: ByteSize(512 << 20),
             extra_paths: Vec::new(),
+            package_trees: PackageTrees::Summarize,
+            max_files: 100_000,
+            max_tree_entries: 1_000_000,
+            tree_change_gap: Window(Some(Duration::from_secs(3600))),
         }
     }
 }
@@ -106,15 +175,20 @@ impl TempScripts {
     }
 }
 
-/// The walk's state for one run: budgets, and the facts every record shares.
+/// One collection: what the walk keeps, budgets, and the facts every record shares.
 struct Run<'a, 'c> {
     ctx: &'a Context<'c>,
     opts: &'a TempScriptsOptions,
     since: Option<Timestamp>,
-    copied_total: u64,
-    budget_warned: bool,
+    places: Vec<Place>,
+    /// Each place as the evidence's OS writes it.
+    locations: Vec<String>,
+    kept: Kept<Candidate>,
     too_deep: u64,
     elevated: bool,
+    copied_total: u64,
+    /// Files hashed but not copied because `max_total_copy` was spent.
+    not_copied: u64,
 }
 
 impl Collector for TempScripts {
@@ -123,62 +197,120 @@ impl Collector for TempScripts {
             let w = chrono::Duration::from_std(self.opts.window.0?).ok()?;
             chrono::Utc::now().checked_sub_signed(w)
         });
-        let mut walker = Walker::new(ctx.fs, &ctx.exclude, ctx.cancel);
+        let places = places(ctx.fs, &self.opts);
         let mut run = Run {
             ctx,
             opts: &self.opts,
             since,
-            copied_total: 0,
-            budget_warned: false,
+            locations: places
+                .iter()
+                .map(|p| ctx.fs.display_path(&p.path))
+                .collect(),
+            places,
+            kept: Kept::new(self.opts.max_files),
             too_deep: 0,
             elevated: ctx.elevated,
+            copied_total: 0,
+            not_copied: 0,
         };
-        let mut failure: Option<CollectError> = None;
-        for place in places(ctx.fs, &self.opts) {
-            let limits = WalkLimits {
-                max_depth: place.depth,
-                cross_mounts: self.opts.cross_mounts,
-                max_entries: self.opts.max_entries,
-            };
-            run.too_deep = 0;
-            let location = ctx.fs.display_path(&place.path);
-            let flow = walker.walk(&place.path, &limits, &mut |ev| {
-                if ctx.cancel.should_stop().is_some() {
-                    return ControlFlow::Break(());
-                }
-                let r = match ev {
-                    Event::Found(f) => run.found(f, &place, &location, out),
-                    Event::Problem(p) => {
-                        run.problem(p, place.depth, out);
-                        Ok(())
-                    }
-                };
-                match r {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        failure = Some(e);
-                        ControlFlow::Break(())
-                    }
-                }
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            if run.too_deep > 0 {
+        run.walk_places(out);
+        let dropped = run.kept.dropped;
+        if dropped > 0 {
+            out.error(format!(
+                "{dropped} more candidates than max_files ({}) were not collected: kept were \
+                 scripts and executables first, then the shallowest, then the newest",
+                self.opts.max_files
+            ));
+        }
+        // Best first, so that whatever cuts this (the copy budget, the run's record budget,
+        // a deadline) cuts the least interesting.
+        let ranked = std::mem::replace(&mut run.kept, Kept::new(0)).into_ranked();
+        let total = ranked.len();
+        for (i, c) in ranked.into_iter().enumerate() {
+            if ctx.cancel.should_stop().is_some() {
                 out.warn(format!(
-                    "{location}: {} directories below the depth limit ({}) not entered",
-                    run.too_deep, place.depth
+                    "{} of {total} candidates not collected: the run was cut short",
+                    total - i
                 ));
-            }
-            if flow.is_break() {
                 break;
             }
+            run.collect_one(c, out)?;
+        }
+        if run.not_copied > 0 {
+            out.warn(format!(
+                "copy budget (max_total_copy, {} bytes) spent: {} files hashed and listed, not \
+                 copied (the best-ranked were copied first)",
+                self.opts.max_total_copy.0, run.not_copied
+            ));
         }
         Ok(())
     }
 }
 
 impl Run<'_, '_> {
+    /// Phase one: walk every place, keeping the best candidates.
+    fn walk_places(&mut self, out: &mut dyn Sink) {
+        let ctx = self.ctx;
+        let mut walker = Walker::new(ctx.fs, &ctx.exclude, ctx.cancel);
+        for index in 0..self.places.len() {
+            let place = self.places[index].clone();
+            let limits = WalkLimits {
+                max_depth: place.depth,
+                cross_mounts: self.opts.cross_mounts,
+                max_entries: self.opts.max_entries,
+            };
+            self.too_deep = 0;
+            let flow = walker.walk(&place.path, &limits, &mut |ev| {
+                if ctx.cancel.should_stop().is_some() {
+                    return ControlFlow::Break(());
+                }
+                match ev {
+                    Event::Listed { dir, depth, names } => {
+                        self.listed(dir, depth, names, index, out)
+                    }
+                    Event::Found(f) => {
+                        self.found(f, index, out);
+                        CONTINUE
+                    }
+                    Event::Problem(p) => {
+                        self.problem(p, place.depth, out);
+                        CONTINUE
+                    }
+                }
+            });
+            if self.too_deep > 0 {
+                out.warn(format!(
+                    "{}: {} directories below the depth limit ({}) not entered",
+                    self.locations[index], self.too_deep, place.depth
+                ));
+            }
+            if flow.is_break() {
+                break;
+            }
+        }
+    }
+
+    /// A directory below a place was listed: a package tree is summarised instead of walked.
+    fn listed(
+        &mut self,
+        dir: &Path,
+        depth: usize,
+        names: &[std::ffi::OsString],
+        place: usize,
+        out: &mut dyn Sink,
+    ) -> Flow {
+        if self.opts.package_trees == PackageTrees::Walk {
+            return CONTINUE;
+        }
+        let Some(kind) = layout::detect_tree(self, dir, names) else {
+            return CONTINUE;
+        };
+        match self.summarize(dir, depth, kind, place, out) {
+            ControlFlow::Continue(()) => trees::TAKEN,
+            ControlFlow::Break(()) => ControlFlow::Break(()),
+        }
+    }
+
     fn problem(&mut self, p: Problem, depth: usize, out: &mut dyn Sink) {
         let source = self.ctx.fs;
         let show = |p: &std::path::Path| source.display_path(p);
@@ -199,183 +331,61 @@ impl Run<'_, '_> {
         }
     }
 
-    fn found(
-        &mut self,
-        f: Found,
-        place: &Place,
-        location: &str,
-        out: &mut dyn Sink,
-    ) -> Result<(), CollectError> {
+    /// A walked entry: a candidate when it qualifies and is inside the window.
+    fn found(&mut self, f: Found, place: usize, out: &mut dyn Sink) {
         let Some(recent) = recent_by(&f.meta, self.since, &self.opts.window_times) else {
-            return Ok(());
+            return;
         };
-        let ext = extension_of(&f.name);
-        let by_ext = ext.as_deref().is_some_and(|e| {
-            self.opts
-                .extensions
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case(e))
-        });
-        let mut rec = self.base_record(&f, place, location, ext.clone(), recent);
-        let special = match f.meta.file_type {
-            FileType::Regular => None,
-            FileType::Symlink if by_ext => {
-                Some((DetectedType::Symlink, vec![Selection::Extension]))
-            }
-            FileType::Socket if by_ext => Some((DetectedType::Socket, vec![Selection::Extension])),
-            FileType::Fifo => Some((DetectedType::Fifo, selection(by_ext, false, true))),
-            FileType::CharDevice | FileType::BlockDevice => {
-                Some((DetectedType::Device, selection(by_ext, false, true)))
-            }
-            _ => return Ok(()),
+        let Some(sel) = self.classify(&f, out) else {
+            return;
         };
-        if let Some((kind, sel)) = special {
-            rec.detected_type = kind;
-            rec.selected_by = sel;
-            if kind == DetectedType::Symlink {
-                rec.link_target = match self.ctx.fs.read_link(&f.path) {
-                    Ok(t) => Some(t.to_string_lossy().into_owned()),
-                    Err(e) => {
-                        out.warn(format!("{}: {e}", rec.path));
-                        None
-                    }
-                };
-            }
-            rec.not_copied_reason = Some("not a regular file; never opened".into());
-            out.record(Record::TempFile(rec))?;
-            return Ok(());
-        }
-        self.regular(f, rec, ext.as_deref(), by_ext, out)
+        let what = match f.meta.file_type {
+            FileType::Regular => What::Regular {
+                by_ext: sel.by_ext,
+                by_content: sel.by_content,
+                out_of_place: false,
+            },
+            t => What::Special {
+                file_type: t,
+                by_ext: sel.by_ext,
+                out_of_place: false,
+            },
+        };
+        let c = Candidate {
+            class: sel.class,
+            depth: f.depth,
+            newest: self.changed_at(&f.meta),
+            path: f.path,
+            place,
+            what,
+            recent: Recent::of(&recent),
+        };
+        self.offer(c);
     }
 
-    fn regular(
-        &mut self,
-        f: Found,
-        mut rec: TempFileRecord,
-        ext: Option<&str>,
-        by_ext: bool,
-        out: &mut dyn Sink,
-    ) -> Result<(), CollectError> {
-        let source = self.ctx.fs;
-        let mut opened = match source.open(&f.path) {
-            Ok(o) => o,
-            Err(e) => {
-                if e.is_not_found() {
-                    out.warn(format!("{}: deleted during the walk", rec.path));
-                } else if matches!(e, SourceError::NotRegular { .. }) {
-                    out.warn(format!("{}: replaced during the walk: {e}", rec.path));
-                } else {
-                    out.error(format!("{}: {e}", rec.path));
-                }
-                // Selected by its name: the record stands, without content.
-                if by_ext {
-                    rec.detected_type = ext
-                        .and_then(detect::type_for_extension)
-                        .unwrap_or(DetectedType::Unknown);
-                    rec.selected_by = vec![Selection::Extension];
-                    rec.error = Some(e.to_string());
-                    rec.not_copied_reason = Some("could not be opened".into());
-                    out.record(Record::TempFile(rec))?;
-                }
-                return Ok(());
-            }
-        };
-        let mut head = Vec::with_capacity(detect::HEAD_LEN as usize);
-        if let Err(e) = (&mut opened.file)
-            .take(detect::HEAD_LEN)
-            .read_to_end(&mut head)
-        {
-            out.error(format!("{}: read error: {e}", rec.path));
-            rec.error = Some(format!("read error: {e}"));
-        }
-        let sniffed = detect::sniff(&head);
-        if sniffed.is_none() && !by_ext {
-            return Ok(());
-        }
-        rec.selected_by = selection(by_ext, sniffed.is_some(), false);
-        let (kind, interpreter) = match sniffed {
-            Some((k, i)) => (k, i),
-            None => (
-                ext.and_then(detect::type_for_extension)
-                    .unwrap_or(DetectedType::Unknown),
-                None,
-            ),
-        };
-        rec.detected_type = kind;
-        rec.interpreter = interpreter;
-        if detect::is_script(kind) {
-            rec.first_line = detect::first_line(&head);
-        }
-        self.fill_from_open(&mut rec, &opened.meta);
-        if rec.error.is_some() {
-            out.record(Record::TempFile(rec))?;
-            return Ok(());
-        }
-
-        let budget = self.opts.max_total_copy.0.saturating_sub(self.copied_total);
-        let copy = budget > 0;
-        if !copy && !self.budget_warned {
-            self.budget_warned = true;
-            out.warn(format!(
-                "copy budget (max_total_copy, {} bytes) spent: further files are hashed only",
-                self.opts.max_total_copy.0
-            ));
-        }
-        let req = FileRequest {
-            display: rec.path.clone(),
-            logical: &f.path,
-            meta: &opened.meta,
-            copy,
-            copy_cap: self.opts.max_file_copy.0.min(budget),
-            keep: 0,
-            member_name: None,
-            keep_tail: false,
-        };
-        let mut reader = std::io::Cursor::new(head).chain(&mut opened.file);
-        let o = out.file(&req, &mut reader)?;
-        self.copied_total = self.copied_total.saturating_add(o.copied);
-        rec.sha256 = o.sha256;
-        rec.bytes_hashed = o.bytes_read;
-        rec.archive_member = o.member;
-        rec.copied = rec.archive_member.is_some();
-        rec.copied_bytes = o.copied;
-        rec.truncated = o.truncated;
-        if !copy {
-            rec.not_copied_reason = Some("total copy budget spent".into());
-        } else if let Some(why) = o.copy_skipped {
-            // The archive-wide budget (profile cap or output volume) stopped this copy.
-            rec.not_copied_reason = Some(why);
-        }
-        if let Some(e) = o.read_error {
-            rec.error = Some(e);
-        } else if o.bytes_read != opened.meta.size {
-            let msg = format!(
-                "size changed while reading: {} bytes at open, {} read",
-                opened.meta.size, o.bytes_read
-            );
-            out.warn(format!("{}: {msg}", rec.path));
-            rec.error = Some(msg);
-        }
-        out.record(Record::TempFile(rec))?;
-        Ok(())
+    fn offer(&mut self, c: Candidate) {
+        self.kept.offer(c);
     }
 
+    /// A record's common fields; `meta` is the entry's metadata when it is known.
     fn base_record(
         &self,
-        f: &Found,
-        place: &Place,
-        location: &str,
+        path: &Path,
+        place: usize,
+        depth: usize,
         extension: Option<String>,
         recent_by: Vec<TimeField>,
+        meta: Option<&FileMeta>,
     ) -> TempFileRecord {
+        let place_info = &self.places[place];
         let mut rec = TempFileRecord {
-            path: self.ctx.fs.display_path(&f.path),
-            path_raw_b64: raw_path_b64(&f.path),
-            location: location.to_string(),
-            user: place.user.clone(),
-            depth: f.depth,
-            file_type: f.meta.file_type,
-            detected_type: DetectedType::Unknown,
+            path: self.ctx.fs.display_path(path),
+            path_raw_b64: raw_path_b64(path),
+            location: self.locations[place].clone(),
+            user: place_info.user.clone(),
+            depth,
+            file_type: meta.map_or(FileType::Other, |m| m.file_type),
+            detected_type: crate::record::DetectedType::Unknown,
             selected_by: Vec::new(),
             extension,
             size: 0,
@@ -399,8 +409,11 @@ impl Run<'_, '_> {
             first_line: None,
             link_target: None,
             error: None,
+            package_tree: None,
         };
-        self.fill_from_open(&mut rec, &f.meta);
+        if let Some(m) = meta {
+            self.fill_from_open(&mut rec, m);
+        }
         rec
     }
 
@@ -423,7 +436,7 @@ impl Run<'_, '_> {
     }
 }
 
-fn selection(by_ext: bool, by_content: bool, by_type: bool) -> Vec<Selection> {
+fn selection(by_ext: bool, by_content: bool, by_type: bool, out_of_place: bool) -> Vec<Selection> {
     let mut v = Vec::new();
     if by_ext {
         v.push(Selection::Extension);
@@ -433,6 +446,9 @@ fn selection(by_ext: bool, by_content: bool, by_type: bool) -> Vec<Selection> {
     }
     if by_type {
         v.push(Selection::FileType);
+    }
+    if out_of_place {
+        v.push(Selection::OutOfPlace);
     }
     v
 }

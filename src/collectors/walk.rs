@@ -1,27 +1,38 @@
 //! A directory walker for hostile trees (`/tmp`, `C:\Users\*\AppData\Local\Temp`), built on
-//! the [`Source`] API only.
+//! the [`FileSource`] API only.
 //!
 //! What it guarantees, whatever the tree holds:
-//! - it never follows a symlink: `read_dir` reports links unfollowed, and a symlinked
-//!   directory is handed to the visitor as a symlink entry, never descended (not even when
-//!   the link would stay in scope: a link is the attacker's choice of where we look);
-//! - it never opens anything: the visitor decides what to open, and the Source refuses FIFOs,
+//! - it never follows a symlink: entries are `lstat`ed, and a symlinked directory is handed
+//!   to the visitor as a symlink entry, never descended (not even when the link would stay
+//!   in scope: a link is the attacker's choice of where we look);
+//! - it never opens anything: the visitor decides what to open, and the source refuses FIFOs,
 //!   sockets and devices before opening them;
 //! - it stays on the walk root's device unless told otherwise (`/tmp` on a live host must not
 //!   lead into a mounted share or a container's overlay);
 //! - it visits each directory once, keyed by (device, inode), so bind-mount loops and
 //!   overlapping roots end; plus a depth cap and an entry cap for trees built to exhaust us;
 //! - it skips excluded directories (irsnap's own output);
-//! - an unreadable directory or an entry that vanished mid-walk is reported and skipped.
+//! - an unreadable directory or an entry that vanished mid-walk is reported and skipped;
+//! - memory stays bounded by what it must remember, not by how wide a directory is: names are
+//!   streamed from the open directory ([`FileSource::list_dir`]) in sorted chunks of at most
+//!   [`NAME_CHUNK`] and each entry is `lstat`ed only when its turn comes, so a flat directory
+//!   of 300,000 files never has 300,000 entries with their metadata in memory.
 //!
-//! Entries are visited in name order, so two runs over the same tree emit the same records.
+//! The walk is breadth-first: every entry at depth 1 is seen before any at depth 2, so when
+//! the entry cap cuts a walk, what was seen is the shallowest part of the tree. Within a
+//! directory (of up to `NAME_CHUNK` entries) entries come in name order, so two runs over
+//! the same tree see the same entries.
 
 use super::Cancel;
-use crate::source::{FileMeta, FileSource, FileType, SourceError};
-use std::collections::{HashMap, HashSet};
+use crate::source::{DirListing, FileMeta, FileSource, FileType, SourceError};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+
+/// Names of one directory read, sorted and visited at a time: a directory wider than this is
+/// visited in sorted runs of this size, in the order the file system lists them.
+pub const NAME_CHUNK: usize = 65_536;
 
 /// How far and how wide one walk goes.
 #[derive(Debug, Clone)]
@@ -39,7 +50,7 @@ pub struct WalkLimits {
 pub struct Found {
     pub path: PathBuf,
     pub name: OsString,
-    /// `lstat` metadata from the listing (a symlink is reported as a symlink).
+    /// `lstat` metadata (a symlink is reported as a symlink).
     pub meta: FileMeta,
     /// 1 for entries directly in the walk root.
     pub depth: usize,
@@ -117,9 +128,40 @@ impl std::fmt::Display for Problem {
 
 /// What the visitor is told.
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<'a> {
+    /// A directory below the walk root is about to be visited: `names` are its first entry
+    /// names (sorted; all of them unless the directory holds more than [`NAME_CHUNK`]). The
+    /// visitor may take the directory over by answering [`Descend::Skip`]: then none of its
+    /// entries is looked at by this walk.
+    Listed {
+        dir: &'a Path,
+        /// 1 for a directory directly in the walk root.
+        depth: usize,
+        names: &'a [OsString],
+    },
     Found(Found),
     Problem(Problem),
+}
+
+/// The visitor's answer to a [`Event::Listed`] (ignored for other events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Descend {
+    Into,
+    Skip,
+}
+
+/// What a visitor returns: `Break` stops the walk (cancellation).
+pub type Flow = ControlFlow<(), Descend>;
+
+/// Go on (and into the directory, for a `Listed` event).
+pub const CONTINUE: Flow = ControlFlow::Continue(Descend::Into);
+
+/// A visitor's answer to an event that only a `Break` can change.
+fn go(flow: Flow) -> ControlFlow<()> {
+    match flow {
+        ControlFlow::Continue(_) => ControlFlow::Continue(()),
+        ControlFlow::Break(()) => ControlFlow::Break(()),
+    }
 }
 
 /// Walks several roots with one memory of visited directories, so a directory reachable
@@ -135,6 +177,16 @@ pub struct Walker<'a> {
     excluded_paths: Vec<PathBuf>,
     excluded_ids: HashSet<(u64, u64)>,
     case_insensitive: bool,
+}
+
+/// The state of one walk from one root.
+struct Pass<'w> {
+    root: &'w Path,
+    limits: &'w WalkLimits,
+    walk_id: usize,
+    root_dev: Option<u64>,
+    seen: u64,
+    queue: VecDeque<(PathBuf, usize)>,
 }
 
 impl<'a> Walker<'a> {
@@ -183,7 +235,7 @@ impl<'a> Walker<'a> {
         &mut self,
         root: &Path,
         limits: &WalkLimits,
-        visit: &mut dyn FnMut(Event) -> ControlFlow<()>,
+        visit: &mut dyn FnMut(Event<'_>) -> Flow,
     ) -> ControlFlow<()> {
         self.walks += 1;
         let walk_id = self.walks;
@@ -191,18 +243,18 @@ impl<'a> Walker<'a> {
             Ok(m) => m,
             Err(e) if e.is_not_found() => return ControlFlow::Continue(()),
             Err(error) => {
-                return visit(Event::Problem(Problem::Unreadable {
+                return go(visit(Event::Problem(Problem::Unreadable {
                     dir: root.to_path_buf(),
                     error,
-                }));
+                })));
             }
         };
         match root_meta.file_type {
             FileType::Directory => {}
             FileType::Symlink => {
-                return visit(Event::Problem(Problem::RootIsSymlink {
+                return go(visit(Event::Problem(Problem::RootIsSymlink {
                     root: root.to_path_buf(),
-                }));
+                })));
             }
             // A file where a directory should be is nothing to walk.
             _ => return ControlFlow::Continue(()),
@@ -214,76 +266,140 @@ impl<'a> Walker<'a> {
             // Already walked from another root: nothing new here.
             return ControlFlow::Continue(());
         }
-        let root_dev = root_meta.dev;
-        let mut seen: u64 = 0;
-        // Depth-first with an explicit stack: a deep tree cannot overflow ours.
-        let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
-        while let Some((dir, depth)) = stack.pop() {
+        let mut pass = Pass {
+            root,
+            limits,
+            walk_id,
+            root_dev: root_meta.dev,
+            seen: 0,
+            // Breadth-first with an explicit queue: a deep tree cannot overflow our stack.
+            queue: VecDeque::from([(root.to_path_buf(), 0)]),
+        };
+        while let Some((dir, depth)) = pass.queue.pop_front() {
             if self.cancel.should_stop().is_some() {
                 return ControlFlow::Break(());
             }
-            let mut entries = match self.source.read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.is_not_found() && depth > 0 => {
-                    visit(Event::Problem(Problem::Vanished {
-                        path: dir,
-                        message: e.to_string(),
-                    }))?;
-                    continue;
-                }
-                Err(error) => {
-                    visit(Event::Problem(Problem::Unreadable { dir, error }))?;
-                    continue;
-                }
-            };
-            entries.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut subdirs = Vec::new();
-            for entry in entries {
-                seen += 1;
-                if seen > limits.max_entries {
-                    return visit(Event::Problem(Problem::TooManyEntries {
-                        root: root.to_path_buf(),
-                        limit: limits.max_entries,
-                    }));
-                }
-                let meta = match entry.meta {
-                    Ok(m) => m,
-                    Err(message) => {
-                        visit(Event::Problem(Problem::Vanished {
-                            path: entry.path,
-                            message,
-                        }))?;
-                        continue;
-                    }
-                };
-                if meta.file_type != FileType::Directory {
-                    visit(Event::Found(Found {
-                        path: entry.path,
-                        name: entry.name,
-                        meta,
-                        depth: depth + 1,
-                    }))?;
-                    continue;
-                }
-                let sub = entry.path;
-                if self.is_excluded(&sub, &meta) {
-                    visit(Event::Problem(Problem::Excluded { dir: sub }))?;
-                } else if depth + 1 >= limits.max_depth {
-                    visit(Event::Problem(Problem::TooDeep { dir: sub }))?;
-                } else if !limits.cross_mounts && meta.dev.is_some() && meta.dev != root_dev {
-                    visit(Event::Problem(Problem::OtherDevice { dir: sub }))?;
-                } else if !self.enter(&meta, walk_id) {
-                    if self.visited_by(&meta) == Some(walk_id) {
-                        visit(Event::Problem(Problem::Loop { dir: sub }))?;
-                    }
-                } else {
-                    subdirs.push((sub, depth + 1));
-                }
+            match self.directory(&mut pass, dir, depth, visit)? {
+                Step::Next => {}
+                Step::Full => return ControlFlow::Continue(()),
             }
-            // Reversed so the stack pops them in name order.
-            stack.extend(subdirs.into_iter().rev());
         }
         ControlFlow::Continue(())
+    }
+
+    /// List one directory and visit its entries, queueing its subdirectories.
+    fn directory(
+        &mut self,
+        pass: &mut Pass,
+        dir: PathBuf,
+        depth: usize,
+        visit: &mut dyn FnMut(Event<'_>) -> Flow,
+    ) -> ControlFlow<(), Step> {
+        let mut listing = match self.source.list_dir(&dir) {
+            Ok(l) => l,
+            Err(e) if e.is_not_found() && depth > 0 => {
+                go(visit(Event::Problem(Problem::Vanished {
+                    path: dir,
+                    message: e.to_string(),
+                })))?;
+                return ControlFlow::Continue(Step::Next);
+            }
+            Err(error) => {
+                go(visit(Event::Problem(Problem::Unreadable { dir, error })))?;
+                return ControlFlow::Continue(Step::Next);
+            }
+        };
+        let mut first = true;
+        loop {
+            // Never read more names than the entry cap lets us visit (plus one, to know the
+            // cap was passed).
+            let room = pass.limits.max_entries.saturating_sub(pass.seen);
+            let take = usize::try_from(room.saturating_add(1))
+                .unwrap_or(usize::MAX)
+                .min(NAME_CHUNK);
+            let mut names: Vec<OsString> = listing.by_ref().take(take).collect();
+            if names.is_empty() && !first {
+                break;
+            }
+            names.sort();
+            if first && depth > 0 {
+                let flow = visit(Event::Listed {
+                    dir: &dir,
+                    depth,
+                    names: &names,
+                });
+                match flow {
+                    ControlFlow::Break(()) => return ControlFlow::Break(()),
+                    ControlFlow::Continue(Descend::Skip) => {
+                        return ControlFlow::Continue(Step::Next);
+                    }
+                    ControlFlow::Continue(Descend::Into) => {}
+                }
+            }
+            first = false;
+            let short = names.len() < take;
+            for name in names {
+                pass.seen += 1;
+                if pass.seen > pass.limits.max_entries {
+                    go(visit(Event::Problem(Problem::TooManyEntries {
+                        root: pass.root.to_path_buf(),
+                        limit: pass.limits.max_entries,
+                    })))?;
+                    return ControlFlow::Continue(Step::Full);
+                }
+                self.entry(pass, &listing, name, depth, visit)?;
+            }
+            if short {
+                break;
+            }
+        }
+        ControlFlow::Continue(Step::Next)
+    }
+
+    /// `lstat` one listed entry: a file goes to the visitor, a directory to the queue.
+    fn entry(
+        &mut self,
+        pass: &mut Pass,
+        listing: &DirListing,
+        name: OsString,
+        depth: usize,
+        visit: &mut dyn FnMut(Event<'_>) -> Flow,
+    ) -> ControlFlow<()> {
+        let path = listing.dir.join(&name);
+        let meta = match self.source.entry_metadata(listing, &name) {
+            Ok(m) => m,
+            Err(e) => {
+                let message = match e {
+                    SourceError::Io { cause, .. } => cause.to_string(),
+                    other => other.to_string(),
+                };
+                return go(visit(Event::Problem(Problem::Vanished { path, message })));
+            }
+        };
+        if meta.file_type != FileType::Directory {
+            return go(visit(Event::Found(Found {
+                path,
+                name,
+                meta,
+                depth: depth + 1,
+            })));
+        }
+        let problem = if self.is_excluded(&path, &meta) {
+            Some(Problem::Excluded { dir: path })
+        } else if depth + 1 >= pass.limits.max_depth {
+            Some(Problem::TooDeep { dir: path })
+        } else if !pass.limits.cross_mounts && meta.dev.is_some() && meta.dev != pass.root_dev {
+            Some(Problem::OtherDevice { dir: path })
+        } else if !self.enter(&meta, pass.walk_id) {
+            (self.visited_by(&meta) == Some(pass.walk_id)).then_some(Problem::Loop { dir: path })
+        } else {
+            pass.queue.push_back((path, depth + 1));
+            None
+        };
+        match problem {
+            Some(p) => go(visit(Event::Problem(p))),
+            None => ControlFlow::Continue(()),
+        }
     }
 
     /// Mark a directory as walked; false if it was already. Without an identity (some
@@ -306,136 +422,11 @@ impl<'a> Walker<'a> {
     }
 }
 
-#[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-    use crate::source::RootSource;
-    use std::os::unix::fs::symlink;
-
-    fn collect(
-        src: &dyn FileSource,
-        root: &str,
-        limits: &WalkLimits,
-        exclude: &[PathBuf],
-    ) -> (Vec<String>, Vec<String>) {
-        let cancel = Cancel::default();
-        let mut w = Walker::new(src, exclude, &cancel);
-        let (mut found, mut problems) = (Vec::new(), Vec::new());
-        let _ = w.walk(Path::new(root), limits, &mut |e| {
-            match e {
-                Event::Found(f) => found.push(f.path.display().to_string()),
-                Event::Problem(p) => problems.push(p.to_string()),
-            }
-            ControlFlow::Continue(())
-        });
-        found.sort();
-        (found, problems)
-    }
-
-    fn limits(depth: usize) -> WalkLimits {
-        WalkLimits {
-            max_depth: depth,
-            cross_mounts: false,
-            max_entries: 1000,
-        }
-    }
-
-    #[test]
-    fn symlinked_dirs_are_reported_not_walked_and_depth_is_capped() {
-        let d = tempfile::tempdir().unwrap();
-        let r = d.path();
-        std::fs::create_dir_all(r.join("etc")).unwrap();
-        std::fs::create_dir_all(r.join("tmp/a/b/c")).unwrap();
-        std::fs::write(r.join("tmp/a/b/c/deep.sh"), b"x").unwrap();
-        std::fs::write(r.join("tmp/top.sh"), b"x").unwrap();
-        symlink("/tmp", r.join("tmp/a/loop")).unwrap();
-        symlink("/etc", r.join("tmp/etc")).unwrap();
-        let src = RootSource::new(r.to_path_buf(), None).unwrap();
-        let (found, problems) = collect(&src, "/tmp", &limits(10), &[]);
-        assert_eq!(
-            found,
-            [
-                "/tmp/a/b/c/deep.sh",
-                "/tmp/a/loop",
-                "/tmp/etc",
-                "/tmp/top.sh"
-            ]
-        );
-        assert!(problems.is_empty(), "{problems:?}");
-        let (found, problems) = collect(&src, "/tmp", &limits(2), &[]);
-        assert_eq!(found, ["/tmp/a/loop", "/tmp/etc", "/tmp/top.sh"]);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("/tmp/a/b"), "{problems:?}");
-        let (found, _) = collect(&src, "/tmp", &limits(1), &[]);
-        assert_eq!(found, ["/tmp/etc", "/tmp/top.sh"]);
-    }
-
-    #[test]
-    fn excluded_dirs_and_entry_cap() {
-        let d = tempfile::tempdir().unwrap();
-        let r = d.path();
-        std::fs::create_dir_all(r.join("etc")).unwrap();
-        std::fs::create_dir_all(r.join("tmp/out")).unwrap();
-        std::fs::write(r.join("tmp/out/archive.sh"), b"x").unwrap();
-        std::fs::write(r.join("tmp/keep.sh"), b"x").unwrap();
-        let src = RootSource::new(r.to_path_buf(), None).unwrap();
-        let (found, problems) = collect(&src, "/tmp", &limits(10), &[PathBuf::from("/tmp/out")]);
-        assert_eq!(found, ["/tmp/keep.sh"]);
-        assert!(problems[0].contains("irsnap's own output"), "{problems:?}");
-        // The walk root itself is never excluded: `-o /tmp` must not blind the collector.
-        let (found, _) = collect(&src, "/tmp/out", &limits(10), &[PathBuf::from("/tmp/out")]);
-        assert_eq!(found, ["/tmp/out/archive.sh"]);
-        let mut few = limits(10);
-        few.max_entries = 1;
-        let (found, problems) = collect(&src, "/tmp", &few, &[]);
-        assert_eq!(found, ["/tmp/keep.sh"]);
-        assert!(problems[0].contains("more than 1 entries"), "{problems:?}");
-    }
-
-    #[test]
-    fn overlapping_roots_are_walked_once_and_missing_roots_are_silent() {
-        let d = tempfile::tempdir().unwrap();
-        let r = d.path();
-        std::fs::create_dir_all(r.join("etc")).unwrap();
-        std::fs::create_dir_all(r.join("tmp/sub")).unwrap();
-        std::fs::write(r.join("tmp/sub/x.sh"), b"x").unwrap();
-        let src = RootSource::new(r.to_path_buf(), None).unwrap();
-        let cancel = Cancel::default();
-        let mut w = Walker::new(&src, &[], &cancel);
-        let mut n = 0;
-        let mut count = |e: Event| {
-            if matches!(e, Event::Found(_)) {
-                n += 1;
-            }
-            ControlFlow::Continue(())
-        };
-        let _ = w.walk(Path::new("/tmp/sub"), &limits(5), &mut count);
-        let _ = w.walk(Path::new("/tmp"), &limits(5), &mut count);
-        let _ = w.walk(Path::new("/nonexistent"), &limits(5), &mut count);
-        assert_eq!(n, 1);
-    }
-
-    #[test]
-    fn visitor_break_stops_the_walk() {
-        let d = tempfile::tempdir().unwrap();
-        let r = d.path();
-        std::fs::create_dir_all(r.join("etc")).unwrap();
-        for i in 0..5 {
-            std::fs::write(r.join("etc").join(format!("f{i}")), b"x").unwrap();
-        }
-        let src = RootSource::new(r.to_path_buf(), None).unwrap();
-        let cancel = Cancel::default();
-        let mut w = Walker::new(&src, &[], &cancel);
-        let mut n = 0;
-        let flow = w.walk(Path::new("/etc"), &limits(5), &mut |_| {
-            n += 1;
-            if n == 2 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        assert!(flow.is_break());
-        assert_eq!(n, 2);
-    }
+/// After one directory: go on, or the entry cap ended this walk.
+enum Step {
+    Next,
+    Full,
 }
+
+#[cfg(all(test, unix))]
+mod tests;

@@ -20,7 +20,10 @@ pub use scheduled_task::{
     ActionKind, AtDetail, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction,
     ScheduledKind, ScheduledTaskRecord, ScheduledTrigger, SystemdDetail, TriggerType, UnitScope,
 };
-pub use temp_file::{DetectedType, Selection, TempFileRecord, TimeField};
+pub use temp_file::{
+    DetectedType, ForeignFile, ForeignReason, PackageTree, Selection, TempFileRecord, TimeField,
+    TreeKind,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -4,7 +4,7 @@
 //! [`MAX_LINK_HOPS`] symlinks per lookup (cycles end there), and optional case-insensitive
 //! matching for Windows roots (a mounted NTFS may show any case).
 
-use super::{DirEntry, FileMeta, FileType, OpenedFile, SourceError, os};
+use super::{DirEntry, DirListing, FileMeta, FileType, OpenedFile, SourceError, os};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
@@ -151,6 +151,39 @@ impl FsView {
         Ok(out)
     }
 
+    /// The names of a directory, streamed from the open directory handle: nothing of the
+    /// listing is held here, and no entry is stat'ed (see [`FsView::entry_metadata`]).
+    pub fn list_dir(&self, logical: &Path) -> Result<DirListing, SourceError> {
+        let host = self.resolve(logical, true)?;
+        let rd = std::fs::read_dir(&host)
+            .map_err(|e| SourceError::io(logical.display().to_string(), e))?;
+        // An entry that fails to read (vanished between readdir calls) is skipped, as in
+        // `read_dir`: the walk goes on.
+        let names = rd.filter_map(|e| e.ok().map(|e| e.file_name()));
+        Ok(DirListing {
+            dir: logical.to_path_buf(),
+            names: Box::new(names),
+            resolved: Some(host),
+        })
+    }
+
+    /// `lstat` of one entry of a listing: the directory's resolved host path joined with the
+    /// name, exactly what `read_dir` stats, so the scope rules are the same (the entry is
+    /// never followed; the directory was resolved in scope when it was listed).
+    pub fn entry_metadata(
+        &self,
+        listing: &DirListing,
+        name: &OsStr,
+    ) -> Result<FileMeta, SourceError> {
+        let logical = listing.dir.join(name);
+        let Some(host) = &listing.resolved else {
+            return self.metadata(&logical);
+        };
+        let m = std::fs::symlink_metadata(host.join(name))
+            .map_err(|e| SourceError::io(logical.display().to_string(), e))?;
+        Ok(self.meta(&m))
+    }
+
     /// The target stored in a symlink; the link itself is not followed.
     pub fn read_link(&self, logical: &Path) -> Result<PathBuf, SourceError> {
         let host = self.resolve(logical, false)?;
@@ -244,6 +277,42 @@ mod tests {
         assert_eq!(
             v.resolve(Path::new("/../../x"), true).unwrap(),
             root.join("x")
+        );
+    }
+
+    #[test]
+    fn listing_streams_names_and_stats_entries_unfollowed() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/shadow"), b"inside").unwrap();
+        std::fs::create_dir_all(root.join("tmp/sub")).unwrap();
+        std::fs::write(root.join("tmp/a.sh"), b"x").unwrap();
+        symlink("/etc", root.join("tmp/etc")).unwrap();
+        // Reached through a symlinked parent: resolved in scope, like every lookup.
+        symlink("tmp", root.join("t")).unwrap();
+        let v = FsView::new(root.to_path_buf(), false);
+        let listing = v.list_dir(Path::new("/t")).unwrap();
+        assert_eq!(listing.dir, Path::new("/t"));
+        let mut names: Vec<OsString> = v.list_dir(Path::new("/t")).unwrap().collect();
+        names.sort();
+        assert_eq!(names, ["a.sh", "etc", "sub"]);
+        let kind = |n: &str| {
+            v.entry_metadata(&listing, OsStr::new(n))
+                .map(|m| m.file_type)
+        };
+        assert_eq!(kind("etc").unwrap(), FileType::Symlink);
+        assert_eq!(kind("sub").unwrap(), FileType::Directory);
+        assert_eq!(kind("a.sh").unwrap(), FileType::Regular);
+        std::fs::remove_file(root.join("tmp/a.sh")).unwrap();
+        let gone = v.entry_metadata(&listing, OsStr::new("a.sh")).unwrap_err();
+        assert!(gone.is_not_found(), "{gone}");
+        // The error names the logical path, never the host's.
+        assert!(gone.to_string().starts_with("/t/a.sh:"), "{gone}");
+        assert!(
+            v.list_dir(Path::new("/missing"))
+                .unwrap_err()
+                .is_not_found()
         );
     }
 

@@ -24,7 +24,7 @@ pub use crate::ids::OsFamily;
 use crate::record::ProcessRecord;
 pub use crate::record::{FileMeta, FileType, HostFacts, SourceDescription};
 use serde::{Deserialize, Serialize};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Seek};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,44 @@ pub struct DirEntry {
     /// Logical path of the entry.
     pub path: PathBuf,
     pub meta: Result<FileMeta, String>,
+}
+
+/// A directory opened for listing: its entry names, read as they are asked for, and never any
+/// entry's metadata (ask [`FileSource::entry_metadata`] for that). A directory of 300,000
+/// files then costs what the caller keeps of its names, not 300,000 [`FileMeta`]s at once.
+pub struct DirListing {
+    /// Logical path of the directory.
+    pub dir: PathBuf,
+    names: Box<dyn Iterator<Item = OsString>>,
+    /// Where the source found the directory, so that `entry_metadata` lstats an entry without
+    /// resolving the directory again. Only the source that made the listing reads it.
+    resolved: Option<PathBuf>,
+}
+
+impl DirListing {
+    /// A listing over names already read (what a source without its own `list_dir` gives).
+    pub fn from_names(dir: PathBuf, names: Vec<OsString>) -> DirListing {
+        DirListing {
+            dir,
+            names: Box::new(names.into_iter()),
+            resolved: None,
+        }
+    }
+}
+
+impl Iterator for DirListing {
+    type Item = OsString;
+    fn next(&mut self) -> Option<OsString> {
+        self.names.next()
+    }
+}
+
+impl std::fmt::Debug for DirListing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirListing")
+            .field("dir", &self.dir)
+            .finish()
+    }
 }
 
 /// Bytes of an opened evidence file: a host file today; a zip member, an NTFS stream or a
@@ -135,6 +173,22 @@ pub trait FileSource: Send + Sync {
     fn metadata(&self, logical: &Path) -> Result<FileMeta, SourceError>;
     /// Entries of a directory, unsorted, never following symlinks.
     fn read_dir(&self, logical: &Path) -> Result<Vec<DirEntry>, SourceError>;
+    /// The names in a directory, unsorted, read lazily; metadata is asked for one entry at a
+    /// time with [`FileSource::entry_metadata`]. The default reads the whole listing through
+    /// `read_dir` (every entry's metadata at once); the live host and offline roots stream it.
+    fn list_dir(&self, logical: &Path) -> Result<DirListing, SourceError> {
+        let names = self
+            .read_dir(logical)?
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        Ok(DirListing::from_names(logical.to_path_buf(), names))
+    }
+    /// `lstat` of the entry `name` of a listed directory: the same as `metadata` of
+    /// `listing.dir/name` (the entry itself is not followed).
+    fn entry_metadata(&self, listing: &DirListing, name: &OsStr) -> Result<FileMeta, SourceError> {
+        self.metadata(&listing.dir.join(name))
+    }
     /// Open a regular file read-only. Symlinks are followed only while they stay in scope;
     /// FIFOs, sockets and devices are refused without being opened for reading.
     fn open(&self, logical: &Path) -> Result<OpenedFile, SourceError>;

@@ -3,8 +3,8 @@
 
 use super::accounts::{passwd_accounts, unix_users, windows_display, windows_users};
 use super::{
-    DirEntry, FileMeta, FileSource, FsView, HostFacts, OpenedFile, OsFamily, SourceDescription,
-    SourceError, UserAccount,
+    DirEntry, DirListing, FileMeta, FileSource, FsView, HostFacts, OpenedFile, OsFamily,
+    SourceDescription, SourceError, UserAccount,
 };
 use std::collections::HashMap;
 use std::io::Read;
@@ -118,6 +118,18 @@ impl FileSource for RootSource {
 
     fn read_dir(&self, logical: &Path) -> Result<Vec<DirEntry>, SourceError> {
         self.view.read_dir(logical)
+    }
+
+    fn list_dir(&self, logical: &Path) -> Result<DirListing, SourceError> {
+        self.view.list_dir(logical)
+    }
+
+    fn entry_metadata(
+        &self,
+        listing: &DirListing,
+        name: &std::ffi::OsStr,
+    ) -> Result<FileMeta, SourceError> {
+        self.view.entry_metadata(listing, name)
     }
 
     fn open(&self, logical: &Path) -> Result<OpenedFile, SourceError> {

@@ -7,6 +7,9 @@ use crate::record::DetectedType;
 /// Bytes read from each candidate to identify it; replayed into the sink, so the file is
 /// still read once.
 pub const HEAD_LEN: u64 = 4096;
+/// Bytes read while walking from a file whose name does not select it: enough for every
+/// magic [`sniff`] knows (the shell-link header is the longest).
+pub const MAGIC_LEN: u64 = LNK_MAGIC.len() as u64;
 /// Longest first line kept in a record.
 const FIRST_LINE_MAX: usize = 256;
 
@@ -14,12 +17,13 @@ const FIRST_LINE_MAX: usize = 256;
 const LNK_MAGIC: &[u8] = b"\x4C\x00\x00\x00\x01\x14\x02\x00";
 
 /// The default extension list: scripts Windows and Unix run directly, executables, and the
-/// containers that carry them (lower case, no dot).
+/// containers that carry them (lower case, no dot). Not `.bin`: it names firmware, caches,
+/// model weights and every other blob on an ordinary host (249 of them on one we measured),
+/// and an executable named `.bin` is still found by its magic bytes.
 pub const DEFAULT_EXTENSIONS: &[&str] = &[
     "ps1", "psm1", "psd1", "vbs", "vbe", "js", "jse", "wsf", "wsh", "hta", "sct", "bat", "cmd",
     "sh", "bash", "zsh", "ksh", "csh", "py", "pyw", "pl", "rb", "php", "lnk", "url", "exe", "dll",
-    "scr", "cpl", "com", "pif", "ocx", "sys", "msi", "msp", "jar", "so", "elf", "bin", "run",
-    "appimage",
+    "scr", "cpl", "com", "pif", "ocx", "sys", "msi", "msp", "jar", "so", "elf", "run", "appimage",
 ];
 
 /// The type an extension implies, when it implies one.
@@ -132,6 +136,20 @@ pub fn is_script(t: DetectedType) -> bool {
     )
 }
 
+/// Whether a type is something that runs (a script, an executable, an installer, a
+/// shortcut): those rank first when budgets cut the list.
+pub fn is_runnable(t: DetectedType) -> bool {
+    (is_script(t) && t != DetectedType::Unknown)
+        || matches!(
+            t,
+            DetectedType::Pe
+                | DetectedType::Elf
+                | DetectedType::Msi
+                | DetectedType::Jar
+                | DetectedType::Lnk
+        )
+}
+
 /// The first non-empty line of a text file: UTF-8 (BOM stripped) or UTF-16 with a BOM
 /// (PowerShell writes scripts that way), capped, invalid bytes replaced. None for binary
 /// content (a NUL in the line).
@@ -225,5 +243,23 @@ mod tests {
         assert_eq!(first_line(b"echo \xff\n"), Some("echo \u{fffd}".into()));
         assert_eq!(type_for_extension("vbe"), Some(DetectedType::Vbscript));
         assert_eq!(type_for_extension("txt"), None);
+    }
+
+    #[test]
+    fn bin_is_no_script_extension_but_its_magic_still_counts() {
+        assert!(!DEFAULT_EXTENSIONS.contains(&"bin"));
+        assert_eq!(type_for_extension("bin"), None);
+        // What the walk reads of a file its name does not select is enough for every magic.
+        let elf = b"\x7fELF\x02\x01\x01\x00\x00";
+        assert_eq!(
+            sniff(&elf[..MAGIC_LEN as usize]).unwrap().0,
+            DetectedType::Elf
+        );
+        assert_eq!(
+            sniff(&LNK_MAGIC[..MAGIC_LEN as usize]).unwrap().0,
+            DetectedType::Lnk
+        );
+        assert!(is_runnable(DetectedType::Elf) && is_runnable(DetectedType::Shell));
+        assert!(!is_runnable(DetectedType::Unknown) && !is_runnable(DetectedType::Symlink));
     }
 }

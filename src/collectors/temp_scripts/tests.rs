@@ -1,10 +1,12 @@
 use super::*;
 use crate::collectors::{Cancel, Shared};
+use crate::record::Record;
 use crate::sink::MemorySink;
-use crate::source::{FileSource, RootSource};
+use crate::source::{FileMeta, FileSource, RootSource, SourceError};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
-fn run_with(root: &Path, opts: TempScriptsOptions) -> MemorySink {
+pub(super) fn run_with(root: &Path, opts: TempScriptsOptions) -> MemorySink {
     let src = RootSource::new(root.to_path_buf(), None).unwrap();
     let cancel = Cancel::default();
     let shared = Shared::default();
@@ -14,7 +16,7 @@ fn run_with(root: &Path, opts: TempScriptsOptions) -> MemorySink {
     sink
 }
 
-fn records(sink: &MemorySink) -> Vec<&TempFileRecord> {
+pub(super) fn records(sink: &MemorySink) -> Vec<&TempFileRecord> {
     sink.records
         .iter()
         .filter_map(|r| match r {
@@ -31,11 +33,13 @@ fn copy_budget_stops_copying_not_hashing() {
     std::fs::create_dir_all(r.join("etc")).unwrap();
     std::fs::create_dir_all(r.join("tmp")).unwrap();
     for name in ["a.sh", "b.sh", "c.sh"] {
-        std::fs::write(r.join("tmp").join(name), vec![b'x'; 1000]).unwrap();
+        write_at(&r.join("tmp").join(name), &[b'x'; 1000], 60);
     }
+    // Same mtime for all three: the rank then falls back on the path, so the order is a, b, c.
     let opts = TempScriptsOptions {
         max_file_copy: ByteSize(600),
         max_total_copy: ByteSize(1000),
+        window_times: vec![TimeField::Mtime],
         ..TempScriptsOptions::default()
     };
     let sink = run_with(r, opts);
@@ -60,6 +64,32 @@ fn copy_budget_stops_copying_not_hashing() {
         Some("total copy budget spent")
     );
     assert_eq!(sink.warnings.len(), 1, "{:?}", sink.warnings);
+    assert!(
+        sink.warnings[0].contains("1 files hashed"),
+        "{:?}",
+        sink.warnings
+    );
+}
+
+/// Write `data` at `p` (parents made) with an mtime `age_secs` ago, to whole seconds.
+pub(super) fn write_at(p: &Path, data: &[u8], age_secs: u64) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, data).unwrap();
+    set_age(p, age_secs);
+}
+
+pub(super) fn set_age(p: &Path, age_secs: u64) {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(now - age_secs);
+    std::fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
 }
 
 #[test]
@@ -217,7 +247,10 @@ fn files_deleted_or_growing_during_the_walk() {
     TempScripts::new(TempScriptsOptions::default())
         .collect(&ctx, &mut sink)
         .unwrap();
-    let recs = records(&sink);
+    let mut recs = records(&sink);
+    // Collected best first: same depth, same second, so by path (sorted here in case the
+    // files straddle a second).
+    recs.sort_by(|a, b| a.path.cmp(&b.path));
     let paths: Vec<&str> = recs.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -256,3 +289,5 @@ fn cancellation_stops_between_files() {
     assert!(sink.records.is_empty());
     assert!(sink.files.is_empty());
 }
+
+mod trees;

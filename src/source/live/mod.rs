@@ -16,8 +16,8 @@ mod unsupported;
 use unsupported as platform;
 
 use super::{
-    DirEntry, FileMeta, FileSource, FsView, HostFacts, LiveHost, OpenedFile, OsFamily, RawSocket,
-    SourceDescription, SourceError, UserAccount,
+    DirEntry, DirListing, FileMeta, FileSource, FsView, HostFacts, LiveHost, OpenedFile, OsFamily,
+    RawSocket, SourceDescription, SourceError, UserAccount,
 };
 use crate::record::{ProcessRecord, Protocol};
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,18 @@ impl FileSource for LiveSource {
 
     fn read_dir(&self, logical: &Path) -> Result<Vec<DirEntry>, SourceError> {
         self.view.read_dir(logical)
+    }
+
+    fn list_dir(&self, logical: &Path) -> Result<DirListing, SourceError> {
+        self.view.list_dir(logical)
+    }
+
+    fn entry_metadata(
+        &self,
+        listing: &DirListing,
+        name: &std::ffi::OsStr,
+    ) -> Result<FileMeta, SourceError> {
+        self.view.entry_metadata(listing, name)
     }
 
     fn open(&self, logical: &Path) -> Result<OpenedFile, SourceError> {
