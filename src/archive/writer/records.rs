@@ -13,6 +13,11 @@ use zip::ZipWriter;
 /// Compressed bytes of one records part held in memory before it goes into the archive.
 pub const RECORD_PART_BYTES: u64 = 8 << 20;
 
+/// Largest part buffer reserved up front; bigger profile part sizes grow as needed.
+const PART_RESERVE_MAX: u64 = 64 << 20;
+/// Room past the part size for the record that crosses it and the deflater's last output.
+const PART_SLACK: usize = 1 << 20;
+
 /// The records of the collector that is running, deflated into a one-member zip in memory
 /// (its raw bytes are then copied into the archive without inflating them again).
 pub(super) struct RecordPart {
@@ -44,7 +49,11 @@ impl ArchiveWriter {
         }
         .member()
         .into_owned();
-        let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        // Reserved once at the part's full size (plus the deflater's last flush): a growing Vec
+        // doubles past the part size and copies itself on the way, up to three times the part
+        // in memory at once. Untouched reserved pages cost no memory.
+        let reserve = self.part_bytes.min(PART_RESERVE_MAX) as usize + PART_SLACK;
+        let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(reserve)));
         zip.start_file(name.clone(), Self::options(Some(chrono::Utc::now()), true))?;
         self.records = Some(RecordPart {
             id,
