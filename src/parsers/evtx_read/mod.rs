@@ -36,6 +36,7 @@ mod chunks;
 mod event;
 mod report;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 mod xml;
 

@@ -18,6 +18,7 @@
 mod extract;
 mod specs;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 mod unit;
 mod words;
