@@ -430,6 +430,7 @@ pub fn not_windows(source: &dyn crate::source::FileSource) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

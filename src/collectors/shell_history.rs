@@ -418,6 +418,7 @@ impl FileFacts<'_> {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::collectors::{Cancel, Shared};

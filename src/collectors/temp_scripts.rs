@@ -454,4 +454,5 @@ fn selection(by_ext: bool, by_content: bool, by_type: bool, out_of_place: bool) 
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::disallowed_methods)]
 mod tests;

@@ -429,4 +429,5 @@ enum Step {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::disallowed_methods)]
 mod tests;

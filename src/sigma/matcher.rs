@@ -14,9 +14,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::transform::{
-    Encoding, Tok, base64_offsets, plain_text, render, tokenize, utf16, windash,
-};
+use super::transform::{Encoding, Tok, base64_offsets, render, tokenize, utf16, windash};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use regex::{Regex, RegexBuilder};
@@ -453,6 +451,22 @@ fn first_line(s: &str) -> String {
         .unwrap_or(s)
         .trim()
         .to_string()
+}
+
+/// The value as plain text for an encoding step; wildcards cannot be encoded.
+fn plain_text(variants: &[Vec<Tok>], what: &str) -> Result<String, ModifierError> {
+    let mut s = String::new();
+    for t in variants.first().map(Vec::as_slice).unwrap_or_default() {
+        match t {
+            Tok::Lit(c) => s.push(*c),
+            _ => {
+                return Err(ModifierError::BadValue(format!(
+                    "wildcard in a {what} value"
+                )));
+            }
+        }
+    }
+    Ok(s)
 }
 
 fn compile_str(m: &Modifiers, mode: Mode, text: &str) -> Result<Vec<Test>, ModifierError> {

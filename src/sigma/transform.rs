@@ -1,12 +1,11 @@
 //! Sigma value transformations: wildcard tokens, `windash`, UTF-16 and base64 encodings.
 //!
 //! Kept apart from the matcher: these turn one rule value into the literal/wildcard sequences
-//! (or several, for `base64offset`) that the matcher compiles.
+//! (or several, for `base64offset`) that the matcher compiles. They never fail: refusing a value
+//! that cannot be transformed (a wildcard under `base64`) is the matcher's job.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-
-use super::matcher::ModifierError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoding {
@@ -99,22 +98,6 @@ pub(crate) fn base64_offsets(data: &[u8]) -> Vec<String> {
         }
     }
     out
-}
-
-/// The value as plain text for an encoding step; wildcards cannot be encoded.
-pub(crate) fn plain_text(variants: &[Vec<Tok>], what: &str) -> Result<String, ModifierError> {
-    let mut s = String::new();
-    for t in variants.first().map(Vec::as_slice).unwrap_or_default() {
-        match t {
-            Tok::Lit(c) => s.push(*c),
-            _ => {
-                return Err(ModifierError::BadValue(format!(
-                    "wildcard in a {what} value"
-                )));
-            }
-        }
-    }
-    Ok(s)
 }
 
 pub(crate) fn render(toks: &[Tok]) -> String {

@@ -23,6 +23,7 @@ mod crontab;
 mod env;
 mod lines;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 
 pub use anacron::{AnacronJob, AnacronPeriod, AnacrontabParse, parse_anacrontab};

@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::bytes::{le_u64, read_full};
+use super::event::Rendered;
 use super::xml::{event_from_xml, is_zero_filetime};
 use super::{CHUNK_SIZE, FILE_HEADER_SIZE, RawEvent, ReadReport, Skip, SkipKind};
 
@@ -182,13 +183,6 @@ pub(super) fn chunk_order<R: Read + Seek>(
     }
     let start = oldest.map_or(0, |(_, slot)| slot);
     (start..slots).chain(0..start)
-}
-
-/// A record rendered by the crate, before we read its XML back.
-pub(super) struct Rendered {
-    pub(super) record_id: u64,
-    pub(super) header_time: Option<chrono::DateTime<chrono::Utc>>,
-    pub(super) xml: String,
 }
 
 pub(super) fn process_chunk(

@@ -1,4 +1,5 @@
-//! One event record as the rest of irsnap sees it: the System fields and the payload.
+//! One event record as the rest of irsnap sees it: the System fields and the payload; and the
+//! record as the crate rendered it, before its XML is read back.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,4 +106,11 @@ impl EventData {
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A record rendered by the crate, before we read its XML back.
+pub(super) struct Rendered {
+    pub(super) record_id: u64,
+    pub(super) header_time: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) xml: String,
 }

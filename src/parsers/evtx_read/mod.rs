@@ -36,6 +36,7 @@ mod chunks;
 mod event;
 mod report;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 mod xml;
 
@@ -63,7 +64,7 @@ pub fn read_events<R: Read + Seek>(
     mut reader: R,
     mut on_event: impl FnMut(RawEvent) -> ControlFlow<()>,
 ) -> Result<ReadReport, EvtxReadError> {
-    let io_err = |offset| move |source| EvtxReadError::Io { offset, source };
+    let io_err = |offset| move |cause| EvtxReadError::Io { offset, cause };
     let file_size = reader.seek(SeekFrom::End(0)).map_err(io_err(0))?;
     reader.seek(SeekFrom::Start(0)).map_err(io_err(0))?;
     let mut header = vec![0u8; FILE_HEADER_SIZE as usize];

@@ -101,10 +101,8 @@ pub enum EvtxReadError {
     TooShort { len: u64 },
     #[error("bad EVTX file magic at offset 0: expected \"ElfFile\\0\", found {found:02x?}")]
     BadMagic { found: [u8; 8] },
-    #[error("I/O error while reading the EVTX file header at offset {offset}: {source}")]
-    Io {
-        offset: u64,
-        #[source]
-        source: std::io::Error,
-    },
+    // The message names its cause: collectors quote this error, and a cause also marked
+    // `#[source]` (as a field called `source` is implicitly) would be printed twice in a chain.
+    #[error("I/O error while reading the EVTX file header at offset {offset}: {cause}")]
+    Io { offset: u64, cause: std::io::Error },
 }

@@ -1,6 +1,6 @@
 //! Reading a record rendered to XML by the `evtx` crate back into a [`RawEvent`].
 
-use super::chunks::Rendered;
+use super::event::Rendered;
 use super::{EventData, RawEvent};
 use crate::text::entities;
 

@@ -32,6 +32,7 @@ mod security;
 mod sysmon;
 mod task_scheduler;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 
 pub use fields::parse_hashes;

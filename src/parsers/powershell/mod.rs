@@ -31,6 +31,7 @@ mod context;
 mod event;
 mod script_block;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 
 pub use context::parse_context;

@@ -37,6 +37,7 @@ mod fish;
 mod model;
 mod repl;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 mod zsh;
 

@@ -15,8 +15,10 @@
 //! References: systemd.syntax(7), systemd.unit(5), systemd.timer(5), systemd.service(5) ("Command
 //! lines"), systemd.exec(5) (`Environment=`).
 
+mod extract;
 mod specs;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 mod unit;
 mod words;
@@ -28,7 +30,7 @@ pub use specs::{
 pub use unit::{UnitEntry, UnitFile, UnitSection, UnitWarning};
 pub use words::split_words;
 
-use specs::{build_service, build_timer};
+use extract::{build_service, build_timer};
 
 /// Cap on stored warnings.
 const MAX_WARNINGS: usize = 1000;

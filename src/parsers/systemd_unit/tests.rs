@@ -1,4 +1,4 @@
-use super::specs::parse_exec_value;
+use super::extract::parse_exec_value;
 
 use super::*;
 

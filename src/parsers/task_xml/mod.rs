@@ -42,6 +42,7 @@ mod parser;
 mod principal;
 mod settings;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 mod time;
 mod triggers;

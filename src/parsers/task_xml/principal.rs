@@ -1,9 +1,6 @@
 //! `<Principals>`: the account a task runs as, and how it logs on.
 
-use quick_xml::events::BytesStart;
 use serde::{Deserialize, Serialize};
-
-use super::parser::{Ctx, Parser};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -19,7 +16,7 @@ pub enum LogonType {
 }
 
 impl LogonType {
-    fn from_text(s: &str) -> LogonType {
+    pub(super) fn from_text(s: &str) -> LogonType {
         match s {
             "S4U" => LogonType::S4u,
             "Password" => LogonType::Password,
@@ -42,7 +39,7 @@ pub enum RunLevel {
 }
 
 impl RunLevel {
-    fn from_text(s: &str) -> RunLevel {
+    pub(super) fn from_text(s: &str) -> RunLevel {
         match s {
             "LeastPrivilege" => RunLevel::LeastPrivilege,
             "HighestAvailable" => RunLevel::HighestAvailable,
@@ -79,49 +76,4 @@ pub struct Principal {
     pub process_token_sid_type: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_privileges: Vec<String>,
-}
-
-pub(super) const PRINCIPAL_LEAVES: &[&str] = &[
-    "UserId",
-    "GroupId",
-    "LogonType",
-    "RunLevel",
-    "DisplayName",
-    "ProcessTokenSidType",
-];
-
-impl Parser {
-    pub(super) fn assign_principal(&mut self, leaf: &str, v: String) {
-        let w = &mut self.task.warnings;
-        let Some(p) = self.task.principals.last_mut() else {
-            return;
-        };
-        match leaf {
-            "UserId" => Self::set_str(w, &mut p.user_id, leaf, v),
-            "GroupId" => Self::set_str(w, &mut p.group_id, leaf, v),
-            "DisplayName" => Self::set_str(w, &mut p.display_name, leaf, v),
-            "ProcessTokenSidType" => Self::set_str(w, &mut p.process_token_sid_type, leaf, v),
-            "LogonType" => p.logon_type = Some(LogonType::from_text(&v)),
-            "RunLevel" => p.run_level = Some(RunLevel::from_text(&v)),
-            _ => {}
-        }
-    }
-}
-
-impl Parser {
-    /// `<Principals>`: each `<Principal>` starts a new principal.
-    pub(super) fn principals_child(&mut self, name: &str, e: &BytesStart<'_>) -> Ctx {
-        use Ctx::*;
-        match name {
-            "Principal" => {
-                let id = self.attr(e, "id");
-                self.task.principals.push(self::Principal {
-                    id,
-                    ..Default::default()
-                });
-                Principal
-            }
-            _ => self.unknown(name, "Principals"),
-        }
-    }
 }

@@ -1,4 +1,15 @@
 //! The element walker: which context a child element opens, and where its text goes.
+//!
+//! Each child module fills one part of the task (`definition`, `principal`, `settings`,
+//! `triggers`, `actions`): the leaf names it accepts and the `Parser` methods that store them.
+//! The types they fill live outside the walker (`task_xml/<part>.rs`), so the types never
+//! depend on the walker and the walker's helpers are written once, here.
+
+mod actions;
+mod definition;
+mod principal;
+mod settings;
+mod triggers;
 
 use quick_xml::errors::{Error as XmlError, IllFormedError};
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -6,14 +17,14 @@ use quick_xml::{Reader, XmlVersion};
 
 use crate::text::entities;
 
-use super::definition::REG_LEAVES;
-use super::principal::PRINCIPAL_LEAVES;
-use super::settings::{IDLE_LEAVES, RESTART_LEAVES};
-use super::triggers::REPETITION_LEAVES;
 use super::{
     MAX_TRACKED_DEPTH, MAX_WARNINGS, TaskAction, TaskDefinition, TaskXmlError, TextEncoding, clip,
     is_xml_ws,
 };
+use definition::REG_LEAVES;
+use principal::PRINCIPAL_LEAVES;
+use settings::{IDLE_LEAVES, RESTART_LEAVES};
+use triggers::REPETITION_LEAVES;
 
 /// Where we are in the document; decides what a child element means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
