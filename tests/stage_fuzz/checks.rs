@@ -19,6 +19,7 @@ const HTML_ATTRS: &[&str] = &[
     "id",
     "lang",
     "name",
+    "open",
 ];
 
 /// Every tag is one of ours with only our attributes; no `<script`, no attacker tag, no

@@ -395,17 +395,12 @@ impl<'s> FromSchema<'s> {
         FromSchema { root }
     }
 
-    fn resolve(&self, s: &'s Value) -> &'s Value {
-        match s.get("$ref").and_then(Value::as_str) {
-            Some(r) => {
-                let name = r.trim_start_matches("#/$defs/");
-                self.root
-                    .get("$defs")
-                    .and_then(|d| d.get(name))
-                    .unwrap_or(&Value::Null)
-            }
-            None => s,
-        }
+    fn target(&self, r: &str) -> &'s Value {
+        let name = r.trim_start_matches("#/$defs/");
+        self.root
+            .get("$defs")
+            .and_then(|d| d.get(name))
+            .unwrap_or(&Value::Null)
     }
 
     pub fn value(&self, g: &mut Gen, schema: &'s Value) -> Value {
@@ -413,16 +408,35 @@ impl<'s> FromSchema<'s> {
     }
 
     fn value_at(&self, g: &mut Gen, schema: &'s Value, field: &str, depth: usize) -> Value {
-        let s = self.resolve(schema);
+        let s = schema;
         if let Some(c) = s.get("const") {
             return c.clone();
         }
         if let Some(Value::Array(options)) = s.get("enum") {
             return g.rng.pick(options).clone();
         }
+        // `$ref` and `oneOf` beside other keywords mean all of them (draft 2020-12): the
+        // referenced object, one alternative's fields and these properties, merged (how
+        // serde's flattened and internally tagged enums come out).
+        let mut parts = Vec::new();
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            parts.push(self.value_at(g, self.target(r), field, depth + 1));
+        }
         if let Some(Value::Array(options)) = s.get("oneOf") {
             let pick = g.rng.pick(options);
-            return self.value_at(g, pick, field, depth + 1);
+            parts.push(self.value_at(g, pick, field, depth + 1));
+        }
+        if !parts.is_empty() {
+            if s.get("properties").is_some() {
+                parts.push(self.object(g, s, depth));
+            }
+            let mut merged = parts.remove(0);
+            for p in parts {
+                if let (Value::Object(m), Value::Object(extra)) = (&mut merged, p) {
+                    m.extend(extra);
+                }
+            }
+            return merged;
         }
         match s.get("type").and_then(Value::as_str) {
             Some("object") => self.object(g, s, depth),
@@ -431,7 +445,6 @@ impl<'s> FromSchema<'s> {
             Some("integer") => integer(g, s),
             Some("number") => json!(g.rng.below(1_000_000) as f64 / 7.0),
             Some("boolean") => Value::Bool(g.rng.one_in(2)),
-            Some("null") => Value::Null,
             _ => Value::Null,
         }
     }
@@ -542,7 +555,7 @@ fn integer(g: &mut Gen, s: &Value) -> Value {
         1 => max,
         2 => 1,
         3 => max.saturating_sub(1),
-        _ => g.rng.next() % 5000,
+        _ => g.rng.next() % 5000 % max.saturating_add(1),
     };
     if signed && g.rng.one_in(6) {
         return json!(-(v.min(i64::MAX as u64) as i64));

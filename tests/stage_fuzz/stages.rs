@@ -165,7 +165,7 @@ pub struct ParseStats {
 }
 
 impl ParseStats {
-    fn note(&mut self, id: CollectorId, r: &Result<Record, serde_json::Error>) {
+    fn note(&mut self, id: CollectorId, json: &[u8], r: &Result<Record, serde_json::Error>) {
         match r {
             Ok(_) => match self.ok.iter_mut().find(|(c, _)| *c == id) {
                 Some((_, n)) => *n += 1,
@@ -173,7 +173,12 @@ impl ParseStats {
             },
             Err(e) => match self.failed.iter_mut().find(|(c, _, _)| *c == id) {
                 Some((_, n, _)) => *n += 1,
-                None => self.failed.push((id, 1, e.to_string())),
+                None => {
+                    // Where it went wrong: the JSON before the column serde names.
+                    let col = e.column().saturating_sub(1).min(json.len());
+                    let before = String::from_utf8_lossy(&json[col.saturating_sub(160)..col]);
+                    self.failed.push((id, 1, format!("{e}, after …{before}")))
+                }
             },
         }
     }
@@ -223,7 +228,7 @@ pub fn generate_case(shared: &Shared, g: &mut Gen, seed: u64, stats: &mut ParseS
             let v = from.value(g, schema);
             let json = serde_json::to_vec(&v).expect("a generated value serializes");
             let parsed = registry::parse_line(id, &json);
-            stats.note(id, &parsed);
+            stats.note(id, &json, &parsed);
             if let Ok(rec) = parsed {
                 line += 1;
                 records.push((RecordAt::new(id, line), rec));
