@@ -150,6 +150,8 @@ pub struct Guard {
     started: Instant,
     pub calls: u64,
     cpu_limit: Duration,
+    /// Print every call that took more than a second.
+    verbose: bool,
 }
 
 impl Guard {
@@ -180,11 +182,13 @@ impl Guard {
             started: Instant::now(),
             calls: 0,
             cpu_limit: SLOW_LIMIT,
+            verbose: false,
         }
     }
 
     pub fn cpu_limit(mut self, limit: Duration) -> Guard {
         self.cpu_limit = limit;
+        self.verbose = true;
         self
     }
 
@@ -199,6 +203,9 @@ impl Guard {
         let used = thread_cpu().saturating_sub(cpu);
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.calls += 1;
+        if self.verbose && used > Duration::from_secs(1) {
+            println!("stage_fuzz {}: {label}: {used:.1?} CPU", self.name);
+        }
         if used > self.slowest.0 {
             self.slowest = (used, label.clone());
         }
