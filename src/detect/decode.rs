@@ -25,6 +25,15 @@ use crate::text::utf16::{decode_le_lossy, looks_utf16le};
 const MAX_ENCODED: usize = 1 << 20;
 /// Longest decoded text we keep (characters).
 pub const MAX_DECODED: usize = 64 * 1024;
+/// PowerShell invocations parsed per command line. Every `powershell` word starts one, and
+/// each keeps the rest of the line as its command: without a cap, a line of 200 000
+/// `powershell` words made 200 000 copies of the rest of itself (quadratic time and memory).
+pub const MAX_INVOCATIONS: usize = 64;
+/// Words of one invocation looked at as switches (PowerShell has about 30; a value-taking
+/// switch repeated would otherwise run every invocation to the end of the line).
+const MAX_SWITCH_WORDS: usize = 64;
+/// Longest `command` kept (bytes, cut on a char boundary).
+pub const MAX_COMMAND: usize = 64 * 1024;
 
 /// What a PowerShell invocation asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,7 +47,8 @@ pub struct PsInvocation {
     pub no_profile: bool,
     pub non_interactive: bool,
     pub no_logo: bool,
-    /// Text after `-Command` (or the bare command when no switch names it).
+    /// Text after `-Command` (or the bare command when no switch names it), at most
+    /// [`MAX_COMMAND`] bytes.
     pub command: Option<String>,
     pub file: Option<String>,
     /// `-EncodedArguments` was used.
@@ -172,7 +182,8 @@ pub fn split_command_line(cmd: &str) -> Vec<String> {
 
 /// Every PowerShell invocation in `cmd`: the program itself when `image` is powershell/pwsh,
 /// and each `powershell` / `pwsh` word inside the line (`cmd /c powershell -enc ...`,
-/// `mshta vbscript:...Run("powershell -nop ...")`). cmd's `^` escapes are removed first.
+/// `mshta vbscript:...Run("powershell -nop ...")`), the first [`MAX_INVOCATIONS`] of them.
+/// cmd's `^` escapes are removed first.
 pub fn powershell_invocations(image: Option<&str>, cmd: &str) -> Vec<PsInvocation> {
     let cleaned = cmd.replace('^', "");
     let words = split_command_line(&cleaned);
@@ -187,6 +198,7 @@ pub fn powershell_invocations(image: Option<&str>, cmd: &str) -> Vec<PsInvocatio
         .enumerate()
         .filter(|(_, w)| is_ps(w))
         .map(|(i, _)| i + 1)
+        .take(MAX_INVOCATIONS)
         .collect();
     let image_is_ps = image.is_some_and(is_ps);
     if image_is_ps && starts.is_empty() {
@@ -202,11 +214,30 @@ pub fn powershell_invocations(image: Option<&str>, cmd: &str) -> Vec<PsInvocatio
     out
 }
 
-/// Parses powershell.exe arguments (the words after the program name).
+/// `words` joined by spaces, at most [`MAX_COMMAND`] bytes: the cost is the kept text's, not
+/// the rest of the line's.
+fn join_capped(words: &[String]) -> String {
+    let mut out = String::new();
+    for (n, w) in words.iter().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        if out.len() + w.len() >= MAX_COMMAND {
+            let room = MAX_COMMAND.saturating_sub(out.len());
+            out.push_str(crate::text::truncate_to_boundary(w, room));
+            break;
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Parses powershell.exe arguments (the words after the program name), at most
+/// [`MAX_SWITCH_WORDS`] of them as switches.
 pub fn parse_ps_switches(args: &[String]) -> PsInvocation {
     let mut inv = PsInvocation::default();
     let mut i = 0;
-    while i < args.len() {
+    while i < args.len().min(MAX_SWITCH_WORDS) {
         let word = args[i].as_str();
         let Some(first) = word.chars().next() else {
             i += 1;
@@ -214,7 +245,7 @@ pub fn parse_ps_switches(args: &[String]) -> PsInvocation {
         };
         if !is_dash(first) {
             // The first non-switch word starts the command (PowerShell treats it as -Command).
-            inv.command = Some(args[i..].join(" "));
+            inv.command = Some(join_capped(&args[i..]));
             break;
         }
         let body = &word[first.len_utf8()..];
@@ -245,7 +276,7 @@ pub fn parse_ps_switches(args: &[String]) -> PsInvocation {
                 let _ = value(&mut i);
             }
             Some(Switch::Command) => {
-                inv.command = Some(args.get(i + 1..).unwrap_or(&[]).join(" "));
+                inv.command = Some(join_capped(args.get(i + 1..).unwrap_or(&[])));
                 break;
             }
             Some(Switch::File) => {
@@ -490,6 +521,25 @@ mod tests {
         assert_eq!(decode_script_literals(&u16, 4)[0].text, "Get-Process");
         // Binary (e.g. gzip) payloads are not "decoded".
         assert!(decode_script_literals("FromBase64String('H4sIAAAAAAAEAO29B2A')", 4).is_empty());
+    }
+
+    /// Regression: a line of `powershell` words, or of one value-taking switch repeated,
+    /// parsed every invocation to the end of the line (quadratic).
+    #[test]
+    fn many_invocations_are_capped() {
+        let words = "powershell ".repeat(20_000);
+        let invs = powershell_invocations(None, &words);
+        assert_eq!(invs.len(), MAX_INVOCATIONS);
+        let cmd = invs[0].command.as_deref().unwrap();
+        assert!(cmd.len() <= MAX_COMMAND && cmd.starts_with("powershell powershell"));
+        let switches = format!("pwsh {}", "-e powershell ".repeat(20_000));
+        let invs = powershell_invocations(None, &switches);
+        assert_eq!(invs.len(), MAX_INVOCATIONS);
+        assert_eq!(invs[0].encoded_command.as_deref(), Some("powershell"));
+        // The cap cuts on a char boundary.
+        let long = format!("powershell -c {}", "é".repeat(MAX_COMMAND));
+        let c = powershell_invocations(None, &long)[0].command.clone().unwrap();
+        assert!(c.len() <= MAX_COMMAND && c.chars().all(|c| c == 'é'));
     }
 
     #[test]

@@ -311,9 +311,10 @@ fn path_test(ctx: &Ctx, field: Field, out: &mut Vec<MatchedValue>, test: fn(&str
 }
 
 /// A literal pattern: it always compiles (every test run checks it); `None` would only
-/// disable `has_url`, never panic.
+/// disable `has_url`, never panic. Its word boundary is ASCII: a Unicode one makes the scan
+/// slow on non-ASCII text (see `text::pattern`).
 static URL: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r#"(?i)\b(?:https?|ftps?|sftp|tftp)://[^\s'"<>`)]+"#).ok());
+    LazyLock::new(|| Regex::new(r#"(?i)(?-u:\b)(?:https?|ftps?|sftp|tftp)://[^\s'"<>`)]+"#).ok());
 
 /// Not loopback, private, link-local, CGNAT, multicast, unspecified or documentation.
 pub fn is_public(ip: IpAddr) -> bool {

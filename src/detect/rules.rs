@@ -484,7 +484,9 @@ fn compile(spec: &CondSpec) -> Result<Condition, String> {
             let patterns = list("regex", &spec.regex)?
                 .iter()
                 .map(|p| {
-                    RegexBuilder::new(p)
+                    // ASCII word boundaries: Unicode ones make every regex slow on
+                    // non-ASCII text (see `text::pattern`).
+                    RegexBuilder::new(&crate::text::pattern::ascii_word_boundaries(p))
                         .case_insensitive(!cs)
                         .size_limit(REGEX_SIZE_LIMIT)
                         .build()
@@ -652,5 +654,51 @@ when = { all = [ { image_name_in = ["powershell.exe"] }, { field = "text", conta
     fn builtin_rules_load() {
         let rules = builtin_rules().unwrap();
         assert!(rules.len() >= 30, "{}", rules.len());
+    }
+
+    /// Every regex of every built-in rule: no Unicode word boundary is left (with one, the
+    /// engine's pattern set ran for seconds per 100 KB of non-ASCII command line).
+    #[test]
+    fn rule_regexes_have_ascii_word_boundaries() {
+        fn patterns(c: &Condition, out: &mut Vec<String>) {
+            match c {
+                Condition::All(v) | Condition::Any(v) => v.iter().for_each(|c| patterns(c, out)),
+                Condition::Not(c) => patterns(c, out),
+                Condition::Regex { patterns: p, .. } => {
+                    out.extend(p.iter().map(|r| r.as_str().to_string()))
+                }
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        for r in builtin_rules().unwrap() {
+            patterns(&r.when, &mut all);
+            if let Some(u) = &r.unless {
+                patterns(u, &mut all);
+            }
+        }
+        assert!(all.iter().any(|p| p.contains("(?-u:\\b)")));
+        for p in &all {
+            let bare = p.replace("(?-u:\\b)", "").replace("(?-u:\\B)", "");
+            assert_eq!(
+                crate::text::pattern::ascii_word_boundaries(&bare),
+                bare.as_str(),
+                "{p}"
+            );
+        }
+        let text = GOOD.replace(
+            "{ field = \"text\", contains = [\"IEX\"] }",
+            "{ field = \"text\", regex = ['\\biex\\b'] }",
+        );
+        match &load_rules(&text, "x.toml").unwrap()[0].when {
+            Condition::All(v) => match &v[1] {
+                Condition::Regex { patterns, .. } => {
+                    assert_eq!(patterns[0].as_str(), "(?-u:\\b)iex(?-u:\\b)");
+                    assert!(patterns[0].is_match("é IEX ("));
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
     }
 }

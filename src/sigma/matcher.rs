@@ -409,7 +409,9 @@ pub(crate) fn compile(m: &Modifiers, value: &Scalar) -> Result<Vec<Test>, Modifi
     match m.kind {
         Kind::Re => {
             let (i, ml, s) = m.re_flags;
-            let re = RegexBuilder::new(&text)
+            // PCRE's `\b` (which Sigma follows) is ASCII; a Unicode one would also make
+            // the regex slow on non-ASCII values (see `text::pattern`).
+            let re = RegexBuilder::new(&crate::text::pattern::ascii_word_boundaries(&text))
                 .case_insensitive(i)
                 .multi_line(ml)
                 .dot_matches_new_line(s)
@@ -635,6 +637,18 @@ mod tests {
         assert!(any(&["cidr"], "fe80::/10", "fe80::1"));
         assert!(any(&["gte"], "5", "5"));
         assert!(!any(&["lt"], "5", "5"));
+    }
+
+    /// `\b` is PCRE's ASCII word boundary (a Unicode one also made every `re` value slow on
+    /// long non-ASCII fields).
+    #[test]
+    fn re_word_boundaries_are_ascii() {
+        assert!(any(&["re"], r"\bcmd\b", "écmd /c"));
+        assert!(!any(&["re"], r"\bcmd\b", "xcmd /c"));
+        match &tests(&["re"], r"\bcmd\\b")[0] {
+            Test::Regex { re, .. } => assert_eq!(re.as_str(), r"(?-u:\b)cmd\\b"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

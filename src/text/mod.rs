@@ -1,5 +1,6 @@
 //! Text helpers shared across the crate: UTF-16 sniffing and decoding, the XML predefined
-//! entities, `*`/`?` wildcard matching, Base64 of raw name bytes, and char-boundary cuts.
+//! entities, `*`/`?` wildcard matching, Base64 of raw name bytes, char-boundary cuts, and
+//! rule regexes made ASCII-word-boundary (so they stay fast on non-ASCII text).
 //!
 //! A leaf module: it uses nothing from the rest of the crate, so any layer (parsers,
 //! collectors, detection, Sigma, the archive) can depend on it without a cycle. Every input
@@ -8,6 +9,7 @@
 pub mod base64;
 pub mod entities;
 pub mod glob;
+pub mod pattern;
 pub mod utf16;
 
 /// The largest char boundary of `s` at or below byte index `i` (`s.len()` when `i` is past the
