@@ -24,6 +24,5 @@ mod shell_history;
 mod sigma;
 mod signals;
 mod stack;
-mod stage_fuzz;
 mod temp_scripts;
 mod timeline;

@@ -220,7 +220,9 @@ impl Guard {
         match result {
             Ok(v) => Some(v),
             Err(p) => {
-                let at = LAST_PANIC.with(|l| l.borrow_mut().take()).unwrap_or_default();
+                let at = LAST_PANIC
+                    .with(|l| l.borrow_mut().take())
+                    .unwrap_or_default();
                 self.fail(stage, seed, at, panic_text(p.as_ref()));
                 None
             }

@@ -538,7 +538,10 @@ mod tests {
         assert_eq!(invs[0].encoded_command.as_deref(), Some("powershell"));
         // The cap cuts on a char boundary.
         let long = format!("powershell -c {}", "é".repeat(MAX_COMMAND));
-        let c = powershell_invocations(None, &long)[0].command.clone().unwrap();
+        let c = powershell_invocations(None, &long)[0]
+            .command
+            .clone()
+            .unwrap();
         assert!(c.len() <= MAX_COMMAND && c.chars().all(|c| c == 'é'));
     }
 

@@ -12,7 +12,7 @@
 //! The rewrite works on the parsed pattern (regex-syntax, the regex crate's own parser), not
 //! on its text: `\\b` is a backslash and a `b`, and `[\b]` does not exist.
 
-use regex_syntax::ast::{self, Ast, AssertionKind};
+use regex_syntax::ast::{self, AssertionKind, Ast};
 use std::borrow::Cow;
 
 /// Byte ranges of the word-boundary assertions of a parsed pattern.
@@ -77,7 +77,10 @@ mod tests {
 
     #[test]
     fn word_boundaries_become_ascii() {
-        assert_eq!(ascii_word_boundaries(r"\brundll32\b"), r"(?-u:\b)rundll32(?-u:\b)");
+        assert_eq!(
+            ascii_word_boundaries(r"\brundll32\b"),
+            r"(?-u:\b)rundll32(?-u:\b)"
+        );
         assert_eq!(ascii_word_boundaries(r"a\Bb"), r"a(?-u:\B)b");
         assert_eq!(
             ascii_word_boundaries(r"\b{start}x\>"),

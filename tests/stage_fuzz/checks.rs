@@ -27,7 +27,10 @@ const HTML_ATTRS: &[&str] = &[
 pub fn html(doc: &str) {
     let lower = doc.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "a <script> in the HTML report");
-    assert!(!lower.contains("<x-evil"), "attacker markup in the HTML report");
+    assert!(
+        !lower.contains("<x-evil"),
+        "attacker markup in the HTML report"
+    );
     let mut rest = doc;
     while let Some(lt) = rest.find('<') {
         let after = &rest[lt + 1..];
@@ -63,7 +66,8 @@ pub fn html(doc: &str) {
         }
     }
     assert!(
-        !doc.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+        !doc.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
         "a raw control character in the HTML report"
     );
 }
@@ -85,7 +89,9 @@ fn attributes(mut s: &str) -> Vec<(&str, &str)> {
             out.push((name, ""));
             continue;
         };
-        let close = v.find('"').unwrap_or_else(|| panic!("an unclosed attribute {name}"));
+        let close = v
+            .find('"')
+            .unwrap_or_else(|| panic!("an unclosed attribute {name}"));
         out.push((name, &v[..close]));
         s = &v[close + 1..];
     }
@@ -94,8 +100,14 @@ fn attributes(mut s: &str) -> Vec<(&str, &str)> {
 /// Markdown carries no inline HTML but the `<br>` line breaks it writes itself.
 pub fn markdown(doc: &str) {
     let lower = doc.to_ascii_lowercase();
-    assert!(!lower.contains("<script"), "a <script> in the Markdown report");
-    assert!(!lower.contains("<x-evil"), "attacker markup in the Markdown report");
+    assert!(
+        !lower.contains("<script"),
+        "a <script> in the Markdown report"
+    );
+    assert!(
+        !lower.contains("<x-evil"),
+        "attacker markup in the Markdown report"
+    );
     let without_br = doc.replace("<br>", "");
     if let Some(i) = without_br.find('<') {
         panic!("raw '<' in the Markdown report: {}", head(&without_br[i..]));
@@ -114,7 +126,11 @@ pub fn findings_jsonl(text: &str, findings: &[Finding]) {
         .collect();
     assert_eq!(back.len(), findings.len());
     for (a, b) in back.iter().zip(findings) {
-        assert!(a == b, "a finding changed through findings.jsonl: {}", a.rule_id);
+        assert!(
+            a == b,
+            "a finding changed through findings.jsonl: {}",
+            a.rule_id
+        );
     }
 }
 
@@ -213,5 +229,9 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 /// The start of a long text, for a message.
 fn head(s: &str) -> String {
-    s.chars().take(120).collect::<String>().escape_debug().to_string()
+    s.chars()
+        .take(120)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
 }

@@ -4,6 +4,9 @@
 //!
 //! Everything is drawn from a seeded xorshift generator: a case is reproduced from its seed.
 
+// `*rng.pick(&[&str])` is needed: without the deref, `pick`'s T is inferred as `str`.
+#![allow(clippy::explicit_auto_deref)]
+
 use serde_json::{Map, Value, json};
 
 /// xorshift64* (Vigna); the seed is scrambled once so small seeds do not start in a weak state.
@@ -335,7 +338,9 @@ impl Gen {
             16 => out.push_str(*self.rng.pick(PROGRAMS)),
             17 => {
                 // A multi-byte character glued to a delimiter, on either side.
-                let mb = *self.rng.pick(&["é", "中", "😀", "\u{301}", "İ", "\u{212A}", "\u{202E}"]);
+                let mb = *self
+                    .rng
+                    .pick(&["é", "中", "😀", "\u{301}", "İ", "\u{212A}", "\u{202E}"]);
                 let d = *self.rng.pick(&[
                     "\\", "/", "\"", "'", "=", ";", ",", "|", ":", "%", "<", ">", "&", " ", "\n",
                     "(", ")", "-", ".",
@@ -483,7 +488,10 @@ impl<'s> FromSchema<'s> {
             );
         }
         let min = s.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = s.get("maxItems").and_then(Value::as_u64).unwrap_or(u64::MAX) as usize;
+        let max = s
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX) as usize;
         let n = if depth > 6 {
             0
         } else if g.rng.one_in(40) {
@@ -547,9 +555,14 @@ fn integer(g: &mut Gen, s: &Value) -> Value {
         "int32" => i32::MAX as u64,
         _ => i64::MAX as u64,
     };
-    let max = s.get("maximum").and_then(Value::as_u64).map_or(max, |m| m.min(max));
+    let max = s
+        .get("maximum")
+        .and_then(Value::as_u64)
+        .map_or(max, |m| m.min(max));
     let signed = !format.starts_with("uint")
-        && s.get("minimum").and_then(Value::as_i64).is_none_or(|m| m < 0);
+        && s.get("minimum")
+            .and_then(Value::as_i64)
+            .is_none_or(|m| m < 0);
     let v = match g.rng.below(8) {
         0 => 0,
         1 => max,

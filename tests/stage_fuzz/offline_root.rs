@@ -79,7 +79,11 @@ fn hostile_root(seed: u64) -> RootBuilder {
     );
     r.write(
         "etc/systemd/system/evil.timer",
-        format!("[Timer]\nOnCalendar={}\nUnit=evil.service\n", command(&mut g)).as_bytes(),
+        format!(
+            "[Timer]\nOnCalendar={}\nUnit=evil.service\n",
+            command(&mut g)
+        )
+        .as_bytes(),
     );
     r.write(
         "etc/systemd/system/evil.service",
@@ -103,7 +107,12 @@ fn hostile_root(seed: u64) -> RootBuilder {
     r.write("root/.bash_history", g.text_of(Size::Medium).as_bytes());
     let mut zsh = String::new();
     for i in 0..10 {
-        zsh.push_str(&format!(": {}:{};{}\n", 1_700_000_000 + i, i, command(&mut g)));
+        zsh.push_str(&format!(
+            ": {}:{};{}\n",
+            1_700_000_000 + i,
+            i,
+            command(&mut g)
+        ));
     }
     r.write("home/u/.zsh_history", zsh.as_bytes());
     r.write(
@@ -145,12 +154,7 @@ pub fn run(roots: u64) {
         let out = tempfile::tempdir().unwrap();
         let (run, archive) = collect(
             out.path(),
-            &[
-                "--root",
-                root.path().to_str().unwrap(),
-                "--profile",
-                "full",
-            ],
+            &["--root", root.path().to_str().unwrap(), "--profile", "full"],
         );
         assert!(
             run.code == 0 || run.code == 2,
@@ -163,7 +167,11 @@ pub fn run(roots: u64) {
             archive.unwrap_or_else(|| panic!("seed {seed:#x}: no archive: {}", run.stderr));
         let path = archive.path.to_str().unwrap().to_string();
         let v = irsnap(&["verify", &path]);
-        assert_eq!(v.code, 0, "seed {seed:#x}: verify: {}{}", v.stdout, v.stderr);
+        assert_eq!(
+            v.code, 0,
+            "seed {seed:#x}: verify: {}{}",
+            v.stdout, v.stderr
+        );
 
         // No stage of the run failed (a panic would be a failed stage with the run partial).
         let manifest = archive.manifest();
@@ -209,7 +217,11 @@ pub fn run(roots: u64) {
                 "-o",
                 csv.to_str().unwrap(),
             ]);
-            assert_eq!(e.code, 0, "seed {seed:#x}: export {collector}: {}", e.stderr);
+            assert_eq!(
+                e.code, 0,
+                "seed {seed:#x}: export {collector}: {}",
+                e.stderr
+            );
             super::checks::csv(&std::fs::read(&csv).unwrap());
         }
         let r = irsnap(&["report", &path, "--format", "md"]);

@@ -32,15 +32,25 @@ fn inputs() -> Vec<(&'static str, String)> {
         ("5 MB command line, 100k backslashes", backslashes),
         (
             "100k nested parentheses",
-            format!("powershell -c {}IEX{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!(
+                "powershell -c {}IEX{}",
+                "(".repeat(100_000),
+                ")".repeat(100_000)
+            ),
         ),
         ("powershell words", rep("powershell ", 2 * mb)),
         ("pwsh switches", format!("pwsh {}", rep("-nop -e ", 2 * mb))),
         ("temp markers", rep("/tmp/a1B2 ", 2 * mb)),
         ("windows temp markers", rep("\\Temp\\x1\\Temp\\", 2 * mb)),
         ("user profiles", rep("C:\\Users\\é\\", 2 * mb)),
-        ("guids", rep("{2c1f8f0e-1a2b-4c3d-9e8f-0123456789ab}", 2 * mb)),
-        ("FromBase64String literals", rep("[Convert]::FromBase64String('QUJDRA", 2 * mb)),
+        (
+            "guids",
+            rep("{2c1f8f0e-1a2b-4c3d-9e8f-0123456789ab}", 2 * mb),
+        ),
+        (
+            "FromBase64String literals",
+            rep("[Convert]::FromBase64String('QUJDRA", 2 * mb),
+        ),
         ("quotes", rep("\"'", 2 * mb)),
         ("multi-byte", rep("é中😀e\u{301}İ\u{212A}\u{202E}", 2 * mb)),
         ("newlines", rep("a\r\n", 2 * mb)),
@@ -117,18 +127,30 @@ fn template(id: CollectorId, key: &str) -> Value {
 
 pub fn run() {
     let templates = [
-        (CollectorId::Processes, template(CollectorId::Processes, "command_line")),
+        (
+            CollectorId::Processes,
+            template(CollectorId::Processes, "command_line"),
+        ),
         (
             CollectorId::ExecutionEvents,
             template(CollectorId::ExecutionEvents, "parent_command_line"),
         ),
-        (CollectorId::PowershellLogs, template(CollectorId::PowershellLogs, "text")),
-        (CollectorId::ShellHistory, template(CollectorId::ShellHistory, "command")),
+        (
+            CollectorId::PowershellLogs,
+            template(CollectorId::PowershellLogs, "text"),
+        ),
+        (
+            CollectorId::ShellHistory,
+            template(CollectorId::ShellHistory, "command"),
+        ),
         (
             CollectorId::ScheduledTasks,
             template(CollectorId::ScheduledTasks, "command_line"),
         ),
-        (CollectorId::TempScripts, template(CollectorId::TempScripts, "path")),
+        (
+            CollectorId::TempScripts,
+            template(CollectorId::TempScripts, "path"),
+        ),
     ];
     let mut guard = Guard::new("pathological").cpu_limit(CPU_LIMIT);
     let dir = tempfile::tempdir().unwrap();
@@ -143,13 +165,9 @@ pub fn run() {
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
             records.push((RecordAt::new(*id, 1), rec));
         }
-        let manifest = stages::generate_case(
-            shared(),
-            &mut manifest_gen,
-            seed,
-            &mut Default::default(),
-        )
-        .manifest;
+        let manifest =
+            stages::generate_case(shared(), &mut manifest_gen, seed, &mut Default::default())
+                .manifest;
         let case = Case {
             seed,
             os: if i % 2 == 0 {
@@ -170,7 +188,10 @@ pub fn run() {
             irsnap::detect::decode::decode_command_line(Some("powershell.exe"), &text);
             irsnap::detect::decode::decode_script_literals(&text, 8);
         });
-        println!("stage_fuzz pathological: {label}: {:.1?}", started.elapsed());
+        println!(
+            "stage_fuzz pathological: {label}: {:.1?}",
+            started.elapsed()
+        );
     }
     guard.finish();
 }

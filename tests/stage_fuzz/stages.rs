@@ -10,8 +10,7 @@ use irsnap::archive::{ArchiveWriter, Identities};
 use irsnap::cli::{ExportArgs, ExportFormat, ReportArgs, ReportFormat};
 use irsnap::detect::analysis::Analysis;
 use irsnap::detect::{
-    DecodedPayload, EvidenceRef, Finding, Findings, MatchedValue, ObservationKind, Severity,
-    Tactic,
+    DecodedPayload, EvidenceRef, Finding, Findings, MatchedValue, ObservationKind, Severity, Tactic,
 };
 use irsnap::ids::{CollectorId, OsFamily, RecordAt};
 use irsnap::record::{ProcessRecord, Record, SourceDescription};
@@ -186,7 +185,11 @@ impl ParseStats {
     /// Every collector's records were generated, and nearly all of them read back.
     pub fn check(&self) {
         for &id in CollectorId::ALL {
-            let ok = self.ok.iter().find(|(c, _)| *c == id).map_or(0, |(_, n)| *n);
+            let ok = self
+                .ok
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map_or(0, |(_, n)| *n);
             let bad = self.failed.iter().find(|(c, _, _)| *c == id);
             let bad_n = bad.map_or(0, |(_, n, _)| *n);
             assert!(
@@ -222,7 +225,11 @@ pub fn generate_case(shared: &Shared, g: &mut Gen, seed: u64, stats: &mut ParseS
     for &id in CollectorId::ALL {
         let schema = schema_of(shared, id.as_str());
         let from = FromSchema::new(schema);
-        let n = if g.rng.one_in(5) { 0 } else { 1 + g.rng.below(5) };
+        let n = if g.rng.one_in(5) {
+            0
+        } else {
+            1 + g.rng.below(5)
+        };
         let mut line = 0;
         for _ in 0..n {
             let v = from.value(g, schema);
@@ -306,13 +313,7 @@ fn synthetic_findings(g: &mut Gen, n: usize) -> Vec<Finding> {
 
 // ---- the stages -----------------------------------------------------------------------------
 
-pub fn run_case(
-    shared: &Shared,
-    guard: &mut Guard,
-    stats: &mut ParseStats,
-    seed: u64,
-    tmp: &Path,
-) {
+pub fn run_case(shared: &Shared, guard: &mut Guard, stats: &mut ParseStats, seed: u64, tmp: &Path) {
     let mut g = Gen::new(seed);
     let Some(case) = guard.run("generate", seed, || {
         generate_case(shared, &mut g, seed, stats)
@@ -327,7 +328,7 @@ pub fn run_stages(shared: &Shared, guard: &mut Guard, case: &Case, g: &mut Gen, 
     let seed = case.seed;
     // Detection, record by record as `collect` feeds it, then the snapshot's joins.
     let findings = guard
-        .run("detection", seed, || detect(shared, &case))
+        .run("detection", seed, || detect(shared, case))
         .unwrap_or_default();
 
     // The timeline, the same way; its lines must be JSON.
@@ -402,11 +403,7 @@ pub fn run_stages(shared: &Shared, guard: &mut Guard, case: &Case, g: &mut Gen, 
     // The readers.
     guard.run("stack", seed, || {
         let opts = irsnap::stack::StackOptions::default();
-        let r = irsnap::stack::stack(
-            &[path.clone(), path.clone()],
-            &opts,
-            &Identities::none(),
-        );
+        let r = irsnap::stack::stack(&[path.clone(), path.clone()], &opts, &Identities::none());
         assert!(
             r.skipped.is_empty(),
             "stack skipped our own archive: {:?}",
@@ -522,12 +519,7 @@ struct Outputs<'a> {
     md: Option<&'a str>,
 }
 
-fn write_archive(
-    dir: &Path,
-    case: &Case,
-    out: &Outputs<'_>,
-    part_size: Option<u64>,
-) -> PathBuf {
+fn write_archive(dir: &Path, case: &Case, out: &Outputs<'_>, part_size: Option<u64>) -> PathBuf {
     let name = format!("fuzz-{:x}.zip", case.seed);
     let mut w = ArchiveWriter::create(dir, &name, case.os).expect("create the archive");
     if let Some(p) = part_size {
@@ -596,7 +588,10 @@ pub fn text_case(guard: &mut Guard, seed: u64) {
     guard.run("report::escape", seed, || {
         use irsnap::report::escape;
         let h = escape::html(&s);
-        assert!(!h.contains('<') && !h.contains('>'), "html escape left markup");
+        assert!(
+            !h.contains('<') && !h.contains('>'),
+            "html escape left markup"
+        );
         let m = escape::markdown(&s);
         assert!(!m.contains('<') || !m.replace("<br>", "").contains('<'));
         let (short, _) = escape::shorten(&s, g.rng.below(100));
