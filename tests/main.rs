@@ -24,5 +24,6 @@ mod shell_history;
 mod sigma;
 mod signals;
 mod stack;
+mod stage_fuzz;
 mod temp_scripts;
 mod timeline;

@@ -147,6 +147,8 @@ pub struct Guard {
     dog: Option<JoinHandle<()>>,
     failures: Vec<Failure>,
     slowest: (Duration, String),
+    /// CPU per stage over the whole run (the summary names where the time went).
+    totals: Vec<(String, Duration)>,
     started: Instant,
     pub calls: u64,
     cpu_limit: Duration,
@@ -179,6 +181,7 @@ impl Guard {
             dog: Some(dog),
             failures: Vec::new(),
             slowest: (Duration::ZERO, String::new()),
+            totals: Vec::new(),
             started: Instant::now(),
             calls: 0,
             cpu_limit: SLOW_LIMIT,
@@ -205,6 +208,10 @@ impl Guard {
         self.calls += 1;
         if self.verbose && used > Duration::from_secs(1) {
             println!("stage_fuzz {}: {label}: {used:.1?} CPU", self.name);
+        }
+        match self.totals.iter_mut().find(|(s, _)| s == stage) {
+            Some((_, t)) => *t += used,
+            None => self.totals.push((stage.to_string(), used)),
         }
         if used > self.slowest.0 {
             self.slowest = (used, label.clone());
@@ -255,6 +262,14 @@ impl Guard {
             self.slowest.0,
             self.slowest.1
         );
+        self.totals.sort_by_key(|t| std::cmp::Reverse(t.1));
+        let top: Vec<String> = self
+            .totals
+            .iter()
+            .take(5)
+            .map(|(s, t)| format!("{s} {t:.1?}"))
+            .collect();
+        println!("stage_fuzz {}: most CPU: {}", self.name, top.join(", "));
         if self.failures.is_empty() {
             return;
         }
@@ -331,8 +346,8 @@ fn text_functions_survive_hostile_strings() {
     guard.finish();
 }
 
-/// One pathological input per stage, far bigger than the fuzz cases: each must finish in
-/// time proportional to its size (no quadratic blow-up).
+/// One pathological input per shape, far bigger than the fuzz cases (`IRSNAP_FUZZ_UNIT_KIB`
+/// sets the size): each stage must finish within a CPU limit no quadratic step meets.
 #[test]
 fn pathological_inputs_are_linear() {
     pathological::run();

@@ -23,6 +23,10 @@
 //!    programs.
 //! 7. The result is cut at 1024 characters (`…` marks the cut).
 //!
+//! Only the first 64 KiB of the text are read: a shape is at most 1024 characters, and a
+//! megabyte command line must cost what a short one does (two lines that differ only past
+//! 64 KiB stack together).
+//!
 //! What this costs: two different IPs or ports in the same tool's command line stack
 //! together (the rest of the line still has to match), and long base64 payloads are kept
 //! verbatim (they make a key unique, which is what a hunt wants to see).
@@ -33,8 +37,12 @@ pub const MAX_SHAPE_CHARS: usize = 1024;
 /// Profile segments that are not a person's name and so stay as written.
 const SHARED_PROFILES: &[&str] = &["public", "default", "default user", "all users"];
 
+/// Bytes of the text a shape is made from (see the module comment).
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+
 /// The shape of a command line or path from evidence of the given OS.
 pub fn shape(text: &str, windows: bool) -> String {
+    let text = crate::text::truncate_to_boundary(text, MAX_INPUT_BYTES);
     let text = if windows {
         text.to_lowercase()
     } else {
@@ -206,7 +214,15 @@ fn placeholder_at(s: &str, i: usize) -> Option<usize> {
 
 fn classify_tokens(s: &str) -> String {
     let temp = temp_ranges(s);
-    let in_temp = |i: usize| temp.iter().any(|&(a, b)| i >= a && i < b);
+    // The ranges are sorted and tokens are visited left to right: a cursor, not a scan of
+    // every range per token (that was quadratic on a line of `/tmp/x ` repeated).
+    let mut next_range = 0;
+    let mut in_temp = |i: usize| {
+        while temp.get(next_range).is_some_and(|&(_, end)| end <= i) {
+            next_range += 1;
+        }
+        temp.get(next_range).is_some_and(|&(a, b)| i >= a && i < b)
+    };
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -410,6 +426,20 @@ mod tests {
         assert_eq!(
             shape("systemd-tmpfiles --clean", false),
             "systemd-tmpfiles --clean"
+        );
+    }
+
+    #[test]
+    fn only_the_first_64_kib_make_the_shape() {
+        // A line of temp paths repeated: every token is in a temp range.
+        let line = "/tmp/a1B2 ".repeat(20_000);
+        let head = crate::text::truncate_to_boundary(&line, super::MAX_INPUT_BYTES);
+        assert_eq!(shape(&line, false), shape(head, false));
+        assert!(shape(&line, false).starts_with("/tmp/<rand> /tmp/<rand> "));
+        let multi = "é".repeat(super::MAX_INPUT_BYTES);
+        assert_eq!(
+            shape(&multi, true).chars().count(),
+            super::MAX_SHAPE_CHARS + 1
         );
     }
 

@@ -1,7 +1,7 @@
-//! One pathological input per shape, megabytes long, through every stage: each call must
-//! stay within [`CPU_LIMIT`] of thread CPU time. The inputs are what makes a careless
-//! algorithm quadratic: a run of one delimiter (backslashes, quotes, dashes), 100 000 nested
-//! parentheses, a marker repeated (`/tmp/`, `\Users\`, `powershell`, `FromBase64String(`),
+//! One pathological input per shape, a few units long ([`unit`]), through every stage: each
+//! call must stay within [`CPU_LIMIT`] of thread CPU time. The inputs are what makes a
+//! careless algorithm quadratic: a run of one delimiter (backslashes, quotes, dashes), deeply
+//! nested parentheses, a marker repeated (`/tmp/`, `\Users\`, `powershell`, `FromBase64String(`),
 //! multi-byte text throughout.
 
 use std::time::Duration;
@@ -23,19 +23,26 @@ fn rep(unit: &str, bytes: usize) -> String {
     unit.repeat(bytes / unit.len().max(1))
 }
 
+/// The size unit of the inputs, from `IRSNAP_FUZZ_UNIT_KIB` (default 256 KiB: the suite's
+/// debug build runs the whole set in well under a minute; a quadratic step still takes
+/// minutes at this size). `IRSNAP_FUZZ_UNIT_KIB=1024` is the deeper run.
+fn unit() -> usize {
+    super::env_u64("IRSNAP_FUZZ_UNIT_KIB", 256).clamp(1, 64 * 1024) as usize * 1024
+}
+
 fn inputs() -> Vec<(&'static str, String)> {
-    let mb = 1 << 20;
+    let mb = unit();
     let mut backslashes = String::from("C:\\Windows\\System32\\cmd.exe /c ");
-    backslashes.push_str(&"\\".repeat(100_000));
+    backslashes.push_str(&"\\".repeat(mb / 10));
     backslashes.push_str(&rep("\\x\\é\\\"", 5 * mb - backslashes.len()));
     vec![
-        ("5 MB command line, 100k backslashes", backslashes),
+        ("5 units of command line, a run of backslashes", backslashes),
         (
-            "100k nested parentheses",
+            "nested parentheses",
             format!(
                 "powershell -c {}IEX{}",
-                "(".repeat(100_000),
-                ")".repeat(100_000)
+                "(".repeat(mb / 10),
+                ")".repeat(mb / 10)
             ),
         ),
         ("powershell words", rep("powershell ", 2 * mb)),
