@@ -353,10 +353,10 @@ impl Run<'_, '_> {
         };
         let c = Candidate {
             class: sel.class,
-            depth: f.depth,
+            depth: rank::depth16(f.depth),
             newest: self.changed_at(&f.meta),
-            path: f.path,
-            place,
+            path: f.path.into_boxed_path(),
+            place: rank::place32(place),
             what,
             recent: Recent::of(&recent),
         };

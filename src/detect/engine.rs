@@ -263,6 +263,7 @@ impl<'e> Detector<'e> {
             }
         }
         let mut findings = self.findings.into_findings();
+        findings.staged_not_joined = self.staged.dropped;
         findings.sort();
         findings
     }

@@ -73,6 +73,13 @@ pub struct Findings {
     /// Findings not kept because the run had [`MAX_FINDINGS`] already, by rule id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped: BTreeMap<String, u64>,
+    /// Staged files left out of the written-then-run join because its index was full.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub staged_not_joined: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Findings {
@@ -197,6 +204,7 @@ impl FindingSet {
         Findings {
             items: self.items,
             dropped: self.dropped,
+            staged_not_joined: 0,
         }
     }
 }

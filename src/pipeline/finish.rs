@@ -96,6 +96,13 @@ pub(super) fn finish(
             )
         }
     ));
+    if findings.staged_not_joined > 0 {
+        run.log.warn(format!(
+            "detection: {} staged files were not joined with what ran (written-then-run \
+             index full); their records are in the archive",
+            findings.staged_not_joined
+        ));
+    }
     stages.push(detection);
     stages.push(sigma);
 

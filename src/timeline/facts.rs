@@ -208,23 +208,40 @@ fn process_facts(at: &At, p: &ProcessRecord, out: &mut Vec<TimelineEntry>) {
 
 fn temp_file_facts(at: &At, f: &TempFileRecord, out: &mut Vec<TimelineEntry>) {
     let detected = tag(&f.detected_type);
-    for (time, desc, verb) in [
+    let times = [
         (f.btime, "File Created", "created"),
         (f.mtime, "File Modified", "modified"),
         // Not the access time: every backup, indexer and scanner moves it, and it is in
         // the record for whoever wants it.
         (f.ctime, "Inode Changed", "inode changed"),
-    ] {
-        let Some(t) = time.filter(usable) else {
+    ];
+    // Times that are the same instant make one line naming each of them ("File Created;
+    // File Modified"), as MACB columns do: a dropped file's times are often equal, and three
+    // identical lines per file tripled the timeline of a temp tree.
+    let mut done = [false; 3];
+    for i in 0..times.len() {
+        let Some(t) = times[i].0.filter(usable) else {
             continue;
         };
+        if done[i] {
+            continue;
+        }
+        let same: Vec<usize> = (i..times.len())
+            .filter(|&j| times[j].0 == Some(t))
+            .collect();
+        let desc: Vec<&str> = same.iter().map(|&j| times[j].1).collect();
+        let verb: Vec<&str> = same.iter().map(|&j| times[j].2).collect();
+        for &j in &same {
+            done[j] = true;
+        }
         let mut e = entry(
             at,
             &t,
-            desc,
+            &desc.join("; "),
             "temp_file",
             format!(
-                "Staged file {verb}: {} ({detected})",
+                "Staged file {}: {} ({detected})",
+                verb.join(", "),
                 excerpt(&f.path, MESSAGE_EXCERPT)
             ),
         );

@@ -191,6 +191,33 @@ fn temp_file_gives_one_line_per_time_and_unreadable_lines_are_counted() {
 }
 
 #[test]
+fn equal_file_times_make_one_line_naming_each() {
+    let f = json!({"path": "/tmp/x.sh", "location": "/tmp", "depth": 1,
+        "file_type": "regular", "detected_type": "shell", "selected_by": ["content"],
+        "size": 10, "btime": "2024-01-01T00:00:00Z", "mtime": "2024-01-02T00:00:00Z",
+        "ctime": "2024-01-02T00:00:00Z", "recent_by": ["mtime"], "bytes_hashed": 10,
+        "copied": true, "copied_bytes": 10, "truncated": false});
+    let mut t = Timeline::new();
+    add_records(&mut t, CollectorId::TempScripts, &lines(&[f]));
+    let text = String::from_utf8(t.into_jsonl()).unwrap();
+    let v: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let descs: Vec<_> = v.iter().map(|e| e["timestamp_desc"].clone()).collect();
+    assert_eq!(
+        descs,
+        [json!("File Created"), json!("File Modified; Inode Changed")]
+    );
+    assert!(
+        v[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Staged file modified, inode changed: /tmp/x.sh")
+    );
+}
+
+#[test]
 fn excerpt_is_one_short_line() {
     assert_eq!(facts::excerpt("a\n\tb  c", 10), "a b c");
     assert_eq!(facts::excerpt("abcdef", 3), "abc…");

@@ -59,11 +59,11 @@ impl ArchiveWriter {
         let (head, head_error) = read_head(reader, SNIFF_BYTES);
         let mut options = Self::options(req.meta.mtime, large);
         if looks_incompressible(&head) {
-            options = options
-                .compression_method(zip::CompressionMethod::Stored)
-                .compression_level(None);
+            options.method = super::zipout::Method::Stored;
         }
-        self.zip.start_file(name.clone(), options)?;
+        self.zip
+            .start_file(&name, options)
+            .map_err(SinkError::Write)?;
         let mut replay = Replay {
             head: std::io::Cursor::new(head),
             error: head_error,
@@ -137,7 +137,8 @@ impl ArchiveWriter {
         };
         let name = self.unique_name(name);
         self.zip
-            .start_file(name.clone(), Self::options(req.meta.mtime, false))?;
+            .start_file(&name, Self::options(req.meta.mtime, false))
+            .map_err(SinkError::Write)?;
         let tail = stream_copy_with(
             &mut self.buf,
             reader,

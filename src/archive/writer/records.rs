@@ -8,7 +8,6 @@ use crate::record::Sha256;
 use crate::sink::SinkError;
 use sha2::Digest;
 use std::io::Write;
-use zip::ZipWriter;
 
 /// Compressed bytes of one records part held in memory before it goes into the archive.
 pub const RECORD_PART_BYTES: u64 = 8 << 20;
@@ -18,14 +17,15 @@ const PART_RESERVE_MAX: u64 = 64 << 20;
 /// Room past the part size for the record that crosses it and the deflater's last output.
 const PART_SLACK: usize = 1 << 20;
 
-/// The records of the collector that is running, deflated into a one-member zip in memory
-/// (its raw bytes are then copied into the archive without inflating them again).
+/// The records of the collector that is running, deflated in memory (the deflated bytes are
+/// then written into the archive as they are, without inflating them again).
 pub(super) struct RecordPart {
     id: CollectorId,
     /// 1 for `records/<c>.jsonl`, then 2, 3...
     part: u32,
     name: String,
-    zip: ZipWriter<std::io::Cursor<Vec<u8>>>,
+    enc: flate2::write::DeflateEncoder<Vec<u8>>,
+    crc: crc32fast::Hasher,
     hasher: sha2::Sha256,
     size: u64,
     /// Lines in this part.
@@ -53,13 +53,16 @@ impl ArchiveWriter {
         // doubles past the part size and copies itself on the way, up to three times the part
         // in memory at once. Untouched reserved pages cost no memory.
         let reserve = self.part_bytes.min(PART_RESERVE_MAX) as usize + PART_SLACK;
-        let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(reserve)));
-        zip.start_file(name.clone(), Self::options(Some(chrono::Utc::now()), true))?;
+        let enc = flate2::write::DeflateEncoder::new(
+            Vec::with_capacity(reserve),
+            flate2::Compression::new(super::DEFLATE_LEVEL),
+        );
         self.records = Some(RecordPart {
             id,
             part,
             name,
-            zip,
+            enc,
+            crc: crc32fast::Hasher::new(),
             hasher: sha2::Sha256::new(),
             size: 0,
             lines: 0,
@@ -84,8 +87,10 @@ impl ArchiveWriter {
                 "records part missing",
             )));
         };
-        part.zip.write_all(json).map_err(SinkError::Write)?;
-        part.zip.write_all(b"\n").map_err(SinkError::Write)?;
+        part.enc.write_all(json).map_err(SinkError::Write)?;
+        part.enc.write_all(b"\n").map_err(SinkError::Write)?;
+        part.crc.update(json);
+        part.crc.update(b"\n");
         part.hasher.update(json);
         part.hasher.update(b"\n");
         part.size += json.len() as u64 + 1;
@@ -96,11 +101,7 @@ impl ArchiveWriter {
             part: part.part,
             line: part.lines,
         };
-        let compressed = part
-            .zip
-            .get_ref()
-            .map(|c| c.get_ref().len() as u64)
-            .unwrap_or(0);
+        let compressed = part.enc.get_ref().len() as u64;
         if compressed >= self.part_bytes {
             let next = part.part + 1;
             self.flush_part()?;
@@ -117,16 +118,23 @@ impl ArchiveWriter {
         let RecordPart {
             id,
             name,
-            zip,
+            enc,
+            crc,
             hasher,
             size,
             ..
         } = part;
-        let bytes = zip.finish()?.into_inner();
-        let mut mini = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
-        let file = mini.by_index_raw(0)?;
+        let bytes = enc.finish().map_err(SinkError::Write)?;
         let name = self.unique_name(name);
-        self.zip.raw_copy_file_rename(file, name.clone())?;
+        self.zip
+            .raw_deflated(
+                &name,
+                Some(chrono::Utc::now()),
+                crc.finalize(),
+                size,
+                &bytes,
+            )
+            .map_err(SinkError::Write)?;
         self.written += size;
         self.members.push(&MemberEntry {
             path: name.clone(),

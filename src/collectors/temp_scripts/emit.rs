@@ -34,7 +34,14 @@ impl Run<'_, '_> {
 
     fn record_for(&self, c: &Candidate, meta: Option<&FileMeta>) -> TempFileRecord {
         let ext = c.path.file_name().and_then(extension_of);
-        self.base_record(&c.path, c.place, c.depth, ext, c.recent.fields(), meta)
+        self.base_record(
+            &c.path,
+            c.place as usize,
+            usize::from(c.depth),
+            ext,
+            c.recent.fields(),
+            meta,
+        )
     }
 
     /// A symlink, socket, FIFO or device node: its metadata now, never its content.

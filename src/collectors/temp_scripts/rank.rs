@@ -11,7 +11,7 @@ use crate::record::{TempFileRecord, TimeField, Timestamp};
 use crate::source::FileType;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::path::PathBuf;
+use std::path::Path;
 
 /// Scripts, executables, FIFOs and device nodes (the staging of a reverse shell) rank before
 /// everything else selected (a shortcut-named symlink, a `.url` that holds text).
@@ -65,24 +65,25 @@ impl Recent {
     }
 }
 
-/// One candidate: a logical path and what ranks it. About 100 bytes plus the path.
+/// One candidate: a logical path and what ranks it. 56 bytes plus the path (a profile may
+/// keep a million of them).
 #[derive(Debug)]
 pub(super) struct Candidate {
     pub class: Class,
-    /// 1 for an entry directly in its place.
-    pub depth: usize,
+    /// 1 for an entry directly in its place (walks never go 65,535 deep; see [`depth16`]).
+    pub depth: u16,
     /// Newest of the profile's `window_times`, in whole seconds: finer differences do not say
     /// which file matters more, and the path then orders them readably. `None`: undated.
     pub newest: Option<i64>,
-    pub path: PathBuf,
+    pub path: Box<Path>,
     /// Index of its place in the collector's list.
-    pub place: usize,
+    pub place: u32,
     pub what: What,
     pub recent: Recent,
 }
 
 impl Candidate {
-    fn key(&self) -> (Class, usize, Reverse<i64>, &PathBuf) {
+    fn key(&self) -> (Class, u16, Reverse<i64>, &Path) {
         // An undated file cannot be shown to be new: it goes after every dated one.
         let newest = self.newest.unwrap_or(i64::MIN);
         (self.class, self.depth, Reverse(newest), &self.path)
@@ -108,6 +109,16 @@ impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> Ordering {
         self.key().cmp(&other.key())
     }
+}
+
+/// A walk depth as a candidate keeps it (saturating: deeper than 65,535 ranks last anyway).
+pub(super) fn depth16(depth: usize) -> u16 {
+    u16::try_from(depth).unwrap_or(u16::MAX)
+}
+
+/// A place index as a candidate keeps it (a profile lists a handful of places).
+pub(super) fn place32(place: usize) -> u32 {
+    u32::try_from(place).unwrap_or(u32::MAX)
 }
 
 /// The newest of `times`, in whole seconds.
@@ -161,12 +172,12 @@ impl<T: Ord> Kept<T> {
 mod tests {
     use super::*;
 
-    fn cand(class: Class, depth: usize, newest: Option<i64>, path: &str) -> Candidate {
+    fn cand(class: Class, depth: u16, newest: Option<i64>, path: &str) -> Candidate {
         Candidate {
             class,
             depth,
             newest,
-            path: PathBuf::from(path),
+            path: Path::new(path).into(),
             place: 0,
             what: What::Regular {
                 by_ext: true,
@@ -210,7 +221,7 @@ mod tests {
             let j = (i * 37) % 100;
             k.offer(cand(
                 Class::Runnable,
-                1 + (j % 2) as usize,
+                1 + (j % 2) as u16,
                 Some(j as i64),
                 &format!("/t/{j}"),
             ));
@@ -225,6 +236,12 @@ mod tests {
         let mut none = Kept::new(0);
         none.offer(cand(Class::Runnable, 1, None, "/x"));
         assert_eq!((none.len(), none.dropped), (0, 1));
+    }
+
+    #[test]
+    fn a_candidate_stays_compact() {
+        // A profile may keep a million candidates: every byte here is a megabyte there.
+        assert!(std::mem::size_of::<Candidate>() <= 56);
     }
 
     #[test]

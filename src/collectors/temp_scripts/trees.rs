@@ -5,7 +5,7 @@
 //! [`TREE_MAX_DEPTH`] deep, and nothing opened except the few files the layout rules single
 //! out ([`Run::tally`]; the rules are the collector's header comment's).
 
-use super::rank::{Candidate, Class, Kept, Recent, What, newest_secs};
+use super::rank::{Candidate, Class, Kept, Recent, What, depth16, newest_secs, place32};
 use super::{Run, Selected, detect, places::recent_by};
 use crate::collectors::walk::{CONTINUE, Descend, Event, Flow, Found, Problem, WalkLimits, Walker};
 use crate::record::{
@@ -401,10 +401,10 @@ impl Run<'_, '_> {
                 } else {
                     Class::Other
                 },
-                depth,
+                depth: depth16(depth),
                 newest: self.changed_at(&f.meta),
-                path: f.path,
-                place,
+                path: f.path.into_boxed_path(),
+                place: place32(place),
                 what,
                 recent: Recent::of(recent.as_deref().unwrap_or_default()),
             },
@@ -504,10 +504,10 @@ impl Run<'_, '_> {
             } else {
                 Class::Other
             },
-            depth,
+            depth: depth16(depth),
             newest: t.newest,
-            path: dir.to_path_buf(),
-            place,
+            path: dir.into(),
+            place: place32(place),
             what: What::Tree(Box::new(rec)),
             recent: Recent::of(&recent),
         });

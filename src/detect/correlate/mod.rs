@@ -15,6 +15,7 @@
 //! quickly by execution" (TA0002 guidance, shared/guidance/000_*.txt).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::finding::{Finding, MatchedValue};
 use super::observation::{
@@ -146,35 +147,80 @@ fn technique_for(path: &str) -> &'static str {
     }
 }
 
-/// A file staged in a temp or user-writable place, as the written-then-run join needs it.
+/// Where a staged file's record said its source file was.
+#[derive(Debug, Clone)]
+enum SourcePath {
+    None,
+    /// The staged path itself (the common case: not stored twice).
+    Same,
+    Other(Box<str>),
+}
+
+/// A file staged in a temp or user-writable place, as the written-then-run join needs it:
+/// compact, since a temp tree can stage tens of thousands (its evidence reference is rebuilt
+/// only when a finding needs it).
 struct StagedFile {
-    path: String,
-    evidence: EvidenceRef,
+    path: Box<str>,
+    /// The records member, shared by every file of that member.
+    member: Arc<str>,
+    line: u64,
+    source_path: SourcePath,
+    file_member: Option<Box<str>>,
+    /// The evidence's hash (the record's, or else the file's).
+    evidence_sha256: Option<crate::record::Sha256>,
     sha256: Option<crate::record::Sha256>,
+    /// Next staged file with the same name hash (insertion order).
+    next: Option<u32>,
+}
+
+impl StagedFile {
+    fn evidence(&self) -> EvidenceRef {
+        EvidenceRef {
+            member: self.member.to_string(),
+            line: self.line,
+            source_path: match &self.source_path {
+                SourcePath::None => None,
+                SourcePath::Same => Some(self.path.to_string()),
+                SourcePath::Other(p) => Some(p.to_string()),
+            },
+            file_member: self.file_member.as_deref().map(str::to_string),
+            sha256: self.evidence_sha256,
+        }
+    }
 }
 
 /// Staged files by file name, for the written-then-run join. Bounded: past `cap` files new
-/// ones are counted, not indexed (the collectors' own budgets keep real runs below it).
+/// ones are counted, not indexed (the collectors' own budgets keep real runs below it). The
+/// files sit in one vector chained by name hash: no key strings, no vector per name.
 pub struct StagedIndex {
-    by_name: HashMap<String, Vec<StagedFile>>,
-    len: usize,
+    files: Vec<StagedFile>,
+    /// Name hash → (first, last) file with that hash.
+    chains: HashMap<u64, (u32, u32)>,
+    member: Option<Arc<str>>,
     cap: usize,
     /// Staged files left out of the join because the index was full.
     pub dropped: u64,
 }
 
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
+}
+
 impl StagedIndex {
     pub fn new(cap: usize) -> StagedIndex {
         StagedIndex {
-            by_name: HashMap::new(),
-            len: 0,
-            cap,
+            files: Vec::new(),
+            chains: HashMap::new(),
+            member: None,
+            // Indexes are u32.
+            cap: cap.min(u32::MAX as usize),
             dropped: 0,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.files.is_empty()
     }
 
     /// Index a staged file (other observations are ignored). Only staged files count: a file
@@ -186,23 +232,62 @@ impl StagedIndex {
         let Some(p) = o.file_path.as_deref().filter(|p| path_in_user_writable(p)) else {
             return;
         };
-        if self.len >= self.cap {
+        if self.files.len() >= self.cap {
             self.dropped += 1;
             return;
         }
-        let mut evidence = o.evidence.clone();
-        if evidence.sha256.is_none() {
-            evidence.sha256 = o.file_sha256;
+        let ev = &o.evidence;
+        let member = match &self.member {
+            Some(m) if **m == *ev.member => Arc::clone(m),
+            _ => {
+                let m: Arc<str> = Arc::from(ev.member.as_str());
+                self.member = Some(Arc::clone(&m));
+                m
+            }
+        };
+        let source_path = match ev.source_path.as_deref() {
+            None => SourcePath::None,
+            Some(s) if s == p => SourcePath::Same,
+            Some(s) => SourcePath::Other(s.into()),
+        };
+        let index = self.files.len() as u32;
+        self.files.push(StagedFile {
+            path: p.into(),
+            member,
+            line: ev.line,
+            source_path,
+            file_member: ev.file_member.as_deref().map(Into::into),
+            evidence_sha256: ev.sha256.or(o.file_sha256),
+            sha256: o.file_sha256,
+            next: None,
+        });
+        let hash = name_hash(&image_name(p));
+        match self.chains.get_mut(&hash) {
+            Some((_, last)) => {
+                let previous = *last as usize;
+                *last = index;
+                if let Some(f) = self.files.get_mut(previous) {
+                    f.next = Some(index);
+                }
+            }
+            None => {
+                self.chains.insert(hash, (index, index));
+            }
         }
-        self.len += 1;
-        self.by_name
-            .entry(image_name(p))
-            .or_default()
-            .push(StagedFile {
-                path: p.to_string(),
-                evidence,
-                sha256: o.file_sha256,
-            });
+    }
+
+    /// The staged files named `name` (lowercased basename), in insertion order, with their
+    /// indexes.
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (u32, &'a StagedFile)> + 'a {
+        let mut at = self.chains.get(&name_hash(name)).map(|(first, _)| *first);
+        std::iter::from_fn(move || {
+            let i = at?;
+            let f = self.files.get(i as usize)?;
+            at = f.next;
+            Some((i, f))
+        })
+        // A hash collision chains two names together: the name itself decides.
+        .filter(move |(_, f)| image_name(&f.path) == name)
     }
 }
 
@@ -226,20 +311,16 @@ pub fn written_then_run(runner: &Observation, staged: &StagedIndex, out: &mut Ve
     // A bare file name matches any file of that name: only absolute paths join.
     candidates.retain(|c| is_absolute(c));
     // Each staged file joins a runner once, whichever of its paths named it.
-    let mut done: Vec<(String, usize)> = Vec::new();
+    let mut done: Vec<u32> = Vec::new();
     for cand in candidates {
         let name = image_name(cand);
-        let Some(files) = staged.by_name.get(&name) else {
-            continue;
-        };
-        for (i, file) in files.iter().enumerate() {
-            let path = file.path.as_str();
-            let id = (name.clone(), i);
+        for (id, file) in staged.named(&name) {
+            let path = &*file.path;
             if done.contains(&id) || !same_file(cand, path) {
                 continue;
             }
             done.push(id);
-            let file_ev = file.evidence.clone();
+            let file_ev = file.evidence();
             let mut matched = vec![
                 MatchedValue {
                     field: "file_path".into(),
