@@ -224,9 +224,18 @@ impl Collector for TempScripts {
         }
         // Best first, so that whatever cuts this (the copy budget, the run's record budget,
         // a deadline) cuts the least interesting.
-        let ranked = std::mem::replace(&mut run.kept, Kept::new(0)).into_ranked();
+        let mut ranked = std::mem::replace(&mut run.kept, Kept::new(0)).into_ranked();
         let total = ranked.len();
-        for (i, c) in ranked.into_iter().enumerate() {
+        // Taken from the end (best last), so the vector can give its memory back as it
+        // empties: the records, the timeline and the staged-file index grow meanwhile.
+        ranked.reverse();
+        for i in 0..total {
+            let Some(c) = ranked.pop() else {
+                break;
+            };
+            if i % 8192 == 8191 && ranked.capacity() > 2 * ranked.len() {
+                ranked.shrink_to_fit();
+            }
             if ctx.cancel.should_stop().is_some() {
                 out.warn(format!(
                     "{} of {total} candidates not collected: the run was cut short",

@@ -190,7 +190,7 @@ pub struct TimelineStats {
 }
 
 /// Serialized entries buffered before they are sorted and compressed into a run.
-const RUN_BYTES: usize = 4 << 20;
+const RUN_BYTES: usize = 2 << 20;
 /// Entries kept by default: far more than any analyst scrolls, far less than memory allows.
 pub const DEFAULT_MAX_ENTRIES: u64 = 5_000_000;
 
@@ -289,7 +289,8 @@ impl Timeline {
             return;
         }
         self.buf.sort_by_key(|(t, s, _)| (*t, *s));
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        // Level 2: a third smaller than level 1 on these lines, for little more CPU.
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(2));
         for (t, s, json) in self.buf.drain(..) {
             let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
             let body = &json.as_bytes()[..len as usize];
@@ -301,7 +302,9 @@ impl Timeline {
         }
         self.buf_bytes = 0;
         self.buf = Vec::new();
-        if let Ok(data) = enc.finish() {
+        if let Ok(mut data) = enc.finish() {
+            // The doubling Vec may hold up to twice the run; runs live until the merge.
+            data.shrink_to_fit();
             self.runs.push(Run { data });
         }
     }

@@ -1,19 +1,21 @@
 //! The manifest's member list, kept deflated until the manifest is written.
 
 use super::super::manifest::MemberEntry;
+use super::chunks::Chunks;
 use crate::sink::SinkError;
 use std::io::Write;
 
 /// The manifest's member list, kept as deflated JSON lines until the manifest is written.
 pub(super) struct MemberLog {
-    enc: flate2::write::DeflateEncoder<Vec<u8>>,
+    enc: flate2::write::DeflateEncoder<Chunks>,
     count: u64,
 }
 
 impl MemberLog {
     pub(super) fn new() -> MemberLog {
         MemberLog {
-            enc: flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast()),
+            // Level 2: a third smaller than level 1 on member entries, for 0.3 µs each.
+            enc: flate2::write::DeflateEncoder::new(Chunks::new(), flate2::Compression::new(2)),
             count: 0,
         }
     }
@@ -28,7 +30,7 @@ impl MemberLog {
     /// Write the entries as the elements of a JSON array, one at a time.
     pub(super) fn write_array(self, out: &mut dyn Write) -> Result<(), SinkError> {
         let data = self.enc.finish().map_err(SinkError::Write)?;
-        let reader = std::io::BufReader::new(flate2::read::DeflateDecoder::new(&data[..]));
+        let reader = std::io::BufReader::new(flate2::read::DeflateDecoder::new(data.reader()));
         out.write_all(b"[").map_err(SinkError::Write)?;
         for (i, line) in std::io::BufRead::lines(reader).enumerate() {
             let line = line.map_err(SinkError::Write)?;

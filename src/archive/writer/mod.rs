@@ -350,6 +350,7 @@ pub fn sidecar_path(archive: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+mod chunks;
 mod copy;
 mod members;
 mod output;

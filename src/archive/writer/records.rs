@@ -9,8 +9,10 @@ use crate::sink::SinkError;
 use sha2::Digest;
 use std::io::Write;
 
-/// Compressed bytes of one records part held in memory before it goes into the archive.
-pub const RECORD_PART_BYTES: u64 = 8 << 20;
+/// Compressed bytes of one records part held in memory before it goes into the archive
+/// (4 MiB: about 40,000 temp-file records, 80,000 history lines; held once, so it counts
+/// whole against the run's memory).
+pub const RECORD_PART_BYTES: u64 = 4 << 20;
 
 /// Largest part buffer reserved up front; bigger profile part sizes grow as needed.
 const PART_RESERVE_MAX: u64 = 64 << 20;

@@ -11,6 +11,7 @@
 //! Format: PKWARE APPNOTE 6.3 (local headers, data descriptors, zip64 extended information,
 //! the zip64 end of central directory record and locator). Names are UTF-8 (flag bit 11).
 
+use super::chunks::Chunks;
 use crate::record::Timestamp;
 use flate2::{Compress, Compression, FlushCompress, Status};
 use std::io::{self, Write};
@@ -99,7 +100,7 @@ struct Current {
 pub struct ZipOut<W: Write> {
     out: Counting<W>,
     /// Serialized central-directory headers, deflated.
-    central: flate2::write::DeflateEncoder<Vec<u8>>,
+    central: flate2::write::DeflateEncoder<Chunks>,
     entries: u64,
     current: Option<Current>,
     deflate: Compress,
@@ -140,7 +141,7 @@ impl<W: Write> ZipOut<W> {
     pub fn new(out: W) -> ZipOut<W> {
         ZipOut {
             out: Counting { inner: out, pos: 0 },
-            central: flate2::write::DeflateEncoder::new(Vec::new(), Compression::fast()),
+            central: flate2::write::DeflateEncoder::new(Chunks::new(), Compression::new(2)),
             entries: 0,
             current: None,
             deflate: Compress::new(Compression::new(3), false),
@@ -375,10 +376,10 @@ impl<W: Write> ZipOut<W> {
         let cd_offset = self.out.pos;
         let central = std::mem::replace(
             &mut self.central,
-            flate2::write::DeflateEncoder::new(Vec::new(), Compression::fast()),
+            flate2::write::DeflateEncoder::new(Chunks::new(), Compression::fast()),
         )
         .finish()?;
-        let mut inflated = flate2::read::DeflateDecoder::new(&central[..]);
+        let mut inflated = flate2::read::DeflateDecoder::new(central.reader());
         io::copy(&mut inflated, &mut self.out.inner)
             .map(|n| self.out.pos += n)
             .map_err(|e| io::Error::new(e.kind(), format!("zip: central directory: {e}")))?;

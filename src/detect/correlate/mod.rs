@@ -147,46 +147,34 @@ fn technique_for(path: &str) -> &'static str {
     }
 }
 
+/// A string kept in the index's arena: byte offset and length.
+#[derive(Debug, Clone, Copy)]
+struct Span(u32, u32);
+
 /// Where a staged file's record said its source file was.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum SourcePath {
     None,
     /// The staged path itself (the common case: not stored twice).
     Same,
-    Other(Box<str>),
+    Other(Span),
 }
 
 /// A file staged in a temp or user-writable place, as the written-then-run join needs it:
-/// compact, since a temp tree can stage tens of thousands (its evidence reference is rebuilt
-/// only when a finding needs it).
+/// compact, since a temp tree can stage tens of thousands. Its strings live in the index's
+/// arena, and its evidence reference is rebuilt only when a finding needs it.
 struct StagedFile {
-    path: Box<str>,
+    path: Span,
     /// The records member, shared by every file of that member.
     member: Arc<str>,
     line: u64,
     source_path: SourcePath,
-    file_member: Option<Box<str>>,
-    /// The evidence's hash (the record's, or else the file's).
-    evidence_sha256: Option<crate::record::Sha256>,
+    file_member: Option<Span>,
     sha256: Option<crate::record::Sha256>,
+    /// The evidence's hash when it is not the file's (rare: boxed).
+    other_evidence_sha256: Option<Box<Option<crate::record::Sha256>>>,
     /// Next staged file with the same name hash (insertion order).
     next: Option<u32>,
-}
-
-impl StagedFile {
-    fn evidence(&self) -> EvidenceRef {
-        EvidenceRef {
-            member: self.member.to_string(),
-            line: self.line,
-            source_path: match &self.source_path {
-                SourcePath::None => None,
-                SourcePath::Same => Some(self.path.to_string()),
-                SourcePath::Other(p) => Some(p.to_string()),
-            },
-            file_member: self.file_member.as_deref().map(str::to_string),
-            sha256: self.evidence_sha256,
-        }
-    }
 }
 
 /// Staged files by file name, for the written-then-run join. Bounded: past `cap` files new
@@ -194,6 +182,8 @@ impl StagedFile {
 /// files sit in one vector chained by name hash: no key strings, no vector per name.
 pub struct StagedIndex {
     files: Vec<StagedFile>,
+    /// Every indexed path and member name, end to end (no allocation per string).
+    arena: String,
     /// Name hash → (first, last) file with that hash.
     chains: HashMap<u64, (u32, u32)>,
     member: Option<Arc<str>>,
@@ -211,6 +201,7 @@ impl StagedIndex {
     pub fn new(cap: usize) -> StagedIndex {
         StagedIndex {
             files: Vec::new(),
+            arena: String::new(),
             chains: HashMap::new(),
             member: None,
             // Indexes are u32.
@@ -232,11 +223,16 @@ impl StagedIndex {
         let Some(p) = o.file_path.as_deref().filter(|p| path_in_user_writable(p)) else {
             return;
         };
-        if self.files.len() >= self.cap {
+        let ev = &o.evidence;
+        let other_source = ev.source_path.as_deref().filter(|s| *s != p);
+        let bytes = p.len()
+            + ev.file_member.as_deref().map_or(0, str::len)
+            + other_source.map_or(0, str::len);
+        // The arena is addressed with u32 offsets.
+        if self.files.len() >= self.cap || self.arena.len() + bytes > u32::MAX as usize {
             self.dropped += 1;
             return;
         }
-        let ev = &o.evidence;
         let member = match &self.member {
             Some(m) if **m == *ev.member => Arc::clone(m),
             _ => {
@@ -245,20 +241,25 @@ impl StagedIndex {
                 m
             }
         };
-        let source_path = match ev.source_path.as_deref() {
-            None => SourcePath::None,
-            Some(s) if s == p => SourcePath::Same,
-            Some(s) => SourcePath::Other(s.into()),
+        let source_path = match (ev.source_path.as_deref(), other_source) {
+            (None, _) => SourcePath::None,
+            (Some(_), None) => SourcePath::Same,
+            (Some(_), Some(s)) => SourcePath::Other(self.keep(s)),
         };
+        let path = self.keep(p);
+        let file_member = ev.file_member.as_deref().map(|m| self.keep(m));
         let index = self.files.len() as u32;
         self.files.push(StagedFile {
-            path: p.into(),
+            path,
             member,
             line: ev.line,
             source_path,
-            file_member: ev.file_member.as_deref().map(Into::into),
-            evidence_sha256: ev.sha256.or(o.file_sha256),
+            file_member,
             sha256: o.file_sha256,
+            other_evidence_sha256: match ev.sha256.or(o.file_sha256) {
+                h if h == o.file_sha256 => None,
+                h => Some(Box::new(h)),
+            },
             next: None,
         });
         let hash = name_hash(&image_name(p));
@@ -276,6 +277,34 @@ impl StagedIndex {
         }
     }
 
+    fn keep(&mut self, s: &str) -> Span {
+        let at = self.arena.len() as u32;
+        self.arena.push_str(s);
+        Span(at, s.len() as u32)
+    }
+
+    fn text(&self, span: Span) -> &str {
+        let start = span.0 as usize;
+        self.arena.get(start..start + span.1 as usize).unwrap_or("")
+    }
+
+    fn evidence(&self, f: &StagedFile) -> EvidenceRef {
+        EvidenceRef {
+            member: f.member.to_string(),
+            line: f.line,
+            source_path: match f.source_path {
+                SourcePath::None => None,
+                SourcePath::Same => Some(self.text(f.path).to_string()),
+                SourcePath::Other(p) => Some(self.text(p).to_string()),
+            },
+            file_member: f.file_member.map(|m| self.text(m).to_string()),
+            sha256: match &f.other_evidence_sha256 {
+                Some(other) => **other,
+                None => f.sha256,
+            },
+        }
+    }
+
     /// The staged files named `name` (lowercased basename), in insertion order, with their
     /// indexes.
     fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (u32, &'a StagedFile)> + 'a {
@@ -287,7 +316,7 @@ impl StagedIndex {
             Some((i, f))
         })
         // A hash collision chains two names together: the name itself decides.
-        .filter(move |(_, f)| image_name(&f.path) == name)
+        .filter(move |(_, f)| image_name(self.text(f.path)) == name)
     }
 }
 
@@ -315,12 +344,12 @@ pub fn written_then_run(runner: &Observation, staged: &StagedIndex, out: &mut Ve
     for cand in candidates {
         let name = image_name(cand);
         for (id, file) in staged.named(&name) {
-            let path = &*file.path;
+            let path = staged.text(file.path);
             if done.contains(&id) || !same_file(cand, path) {
                 continue;
             }
             done.push(id);
-            let file_ev = file.evidence();
+            let file_ev = staged.evidence(file);
             let mut matched = vec![
                 MatchedValue {
                     field: "file_path".into(),
