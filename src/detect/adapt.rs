@@ -32,6 +32,7 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
                     .pids(p.process_id, p.parent_process_id)
                     .guids(p.process_guid.clone(), p.parent_process_guid.clone())
                     .image(p.image.clone())
+                    .original_name(p.original_file_name.clone())
                     .command_line(p.command_line.clone())
                     .parent_image(p.parent_image.clone())
                     .parent_command_line(p.parent_command_line.clone())

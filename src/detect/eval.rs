@@ -55,6 +55,7 @@ impl<'a> Ctx<'a> {
         match field {
             Field::Image => add("image", o.image.as_deref()),
             Field::ImageName => add("image_name", o.image_name.as_deref()),
+            Field::OriginalFileName => add("original_file_name", o.original_name.as_deref()),
             Field::CommandLine => add("command_line", o.command_line.as_deref()),
             Field::ParentImage => add("parent_image", o.parent_image.as_deref()),
             Field::ParentName => add("parent_name", o.ancestry.first().map(String::as_str)),
@@ -229,9 +230,15 @@ pub(crate) fn eval(c: &Condition, ctx: &Ctx, out: &mut Vec<MatchedValue>) -> boo
             }
             hit
         }
-        Condition::ImageNameIn(names) => match &o.image_name {
-            Some(n) if name_in(n, names) => {
+        // A renamed binary is still what it was built as: `jabber.exe` with the original name
+        // REGSVR32.EXE is regsvr32 to every rule that names it.
+        Condition::ImageNameIn(names) => match (&o.image_name, &o.original_name) {
+            (Some(n), _) if name_in(n, names) => {
                 push_match(out, "image_name", n, 0, n.len());
+                true
+            }
+            (_, Some(n)) if name_in(n, names) => {
+                push_match(out, "original_file_name", n, 0, n.len());
                 true
             }
             _ => false,
@@ -433,6 +440,16 @@ fn predicate(p: Predicate, ctx: &Ctx, out: &mut Vec<MatchedValue>) -> bool {
             }
         }
         Predicate::Decoded => o.derived.is_some(),
+        Predicate::ImageRenamed => match o.renamed() {
+            Some((orig, name)) => {
+                out.push(MatchedValue {
+                    field: "renamed".to_string(),
+                    value: snippet(&format!("{name} is {orig}"), 0, usize::MAX, MAX_MATCH_CHARS),
+                });
+                true
+            }
+            None => false,
+        },
     }
 }
 

@@ -183,6 +183,10 @@ pub struct Observation {
     /// Lowercased basename of `image`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_name: Option<String>,
+    /// Lowercased `OriginalFileName` of the image's version resource (Sysmon 1): the name the
+    /// binary was built with, whatever it was renamed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_name: Option<String>,
     /// The process image lives only in memory (memfd) — fileless execution.
     #[serde(default, skip_serializing_if = "is_false")]
     pub image_fileless: bool,
@@ -241,6 +245,7 @@ impl Observation {
             parent_process_guid: None,
             image: None,
             image_name: None,
+            original_name: None,
             image_fileless: false,
             command_line: None,
             argv: Vec::new(),
@@ -267,6 +272,25 @@ impl Observation {
             self.image = Some(p);
         }
         self
+    }
+
+    /// Sysmon's `OriginalFileName`; `-` and `?` (unknown) are no name.
+    pub fn original_name(mut self, name: Option<impl Into<String>>) -> Self {
+        self.original_name = nonblank(name)
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !matches!(n.as_str(), "-" | "?" | "n/a"));
+        self
+    }
+
+    /// The original name differs from the running name (ignoring `.exe` and a `.mui`
+    /// resource suffix): a renamed binary.
+    pub fn renamed(&self) -> Option<(&str, &str)> {
+        let (orig, name) = (self.original_name.as_deref()?, self.image_name.as_deref()?);
+        let base = |n: &str| -> String {
+            let n = n.strip_suffix(".mui").unwrap_or(n);
+            strip_exe(n).to_string()
+        };
+        (base(orig) != base(name)).then_some((orig, name))
     }
 
     pub fn command_line(mut self, cmd: Option<impl Into<String>>) -> Self {

@@ -112,6 +112,9 @@ pub enum Field {
     Text,
     /// Every path of the observation: image, script path, file path.
     AnyPath,
+    /// The name the binary was built with (PE version resource, Sysmon `OriginalFileName`),
+    /// lowercased.
+    OriginalFileName,
 }
 
 impl Field {
@@ -135,6 +138,7 @@ impl Field {
             Field::TaskSchedule => "task_schedule",
             Field::Text => "text",
             Field::AnyPath => "any_path",
+            Field::OriginalFileName => "original_file_name",
         }
     }
 }
@@ -162,6 +166,9 @@ pub enum Predicate {
     TaskRegisteredRecently,
     /// The observation is a decoded payload of another one.
     Decoded,
+    /// The binary's original file name (PE version resource) is not the name it runs under:
+    /// a renamed system utility.
+    ImageRenamed,
 }
 
 /// Text comparisons.
