@@ -1388,3 +1388,85 @@ fn renamed_lolbins_are_known_by_their_original_name() {
         assert!(!rule_ids(&f).contains(&"renamed-system-binary"), "{image}");
     }
 }
+
+/// "Know normal": core processes with a foreign parent or outside System32, and servers that
+/// start shells, each judged by what the hunting posters say is normal.
+#[test]
+fn know_normal_rules_judge_parents_directories_and_servers() {
+    let e = EvidenceRef {
+        member: "records/execution_events.jsonl".into(),
+        line: 1,
+        source_path: None,
+        file_member: None,
+        sha256: None,
+    };
+    let proc_ = |image: &str, parent: &str, cmd: &str| {
+        Observation::new(ObservationKind::ProcessEvent, e.clone())
+            .image(Some(image))
+            .parent_image(Some(parent))
+            .command_line(Some(cmd))
+    };
+    let cases: &[(&str, &str, &str, Option<&str>)] = &[
+        (
+            r"C:\Windows\System32\lsass.exe",
+            r"C:\Windows\System32\cmd.exe",
+            "lsass.exe",
+            Some("core-process-unexpected-parent"),
+        ),
+        (
+            r"C:\Windows\System32\svchost.exe",
+            r"C:\Windows\System32\services.exe",
+            "svchost.exe -k netsvcs",
+            None,
+        ),
+        (
+            r"C:\Users\Public\svchost.exe",
+            r"C:\Windows\System32\services.exe",
+            "svchost.exe -k netsvcs",
+            Some("core-process-wrong-directory"),
+        ),
+        (
+            r"C:\Windows\SysWOW64\rundll32.exe",
+            r"C:\Windows\explorer.exe",
+            "rundll32.exe shell32.dll,Control_RunDLL",
+            None,
+        ),
+        (
+            r"C:\Windows\System32\cmd.exe",
+            r"C:\Program Files\Microsoft SQL Server\MSSQL15\Binn\sqlservr.exe",
+            "cmd.exe /c whoami",
+            Some("server-process-spawns-shell"),
+        ),
+        (
+            r"C:\Windows\System32\cmd.exe",
+            r"C:\Windows\System32\wermgr.exe",
+            "cmd.exe /c calc.exe",
+            Some("server-process-spawns-shell"),
+        ),
+        // A developer's npm script is not a web shell; whoami under node is.
+        (
+            r"C:\Windows\System32\cmd.exe",
+            r"C:\Program Files\nodejs\node.exe",
+            "cmd.exe /d /s /c npm run build",
+            None,
+        ),
+        (
+            r"C:\Windows\System32\cmd.exe",
+            r"C:\Program Files\nodejs\node.exe",
+            "cmd.exe /c whoami /all",
+            Some("server-process-spawns-shell"),
+        ),
+    ];
+    for (image, parent, cmd, want) in cases {
+        let f = findings_for(&[proc_(image, parent, cmd)]);
+        let ids = rule_ids(&f);
+        let know: Vec<&&str> = ids
+            .iter()
+            .filter(|i| i.starts_with("core-process") || i.starts_with("server-process"))
+            .collect();
+        match want {
+            Some(id) => assert!(ids.contains(id), "{image} <- {parent}: {ids:?}"),
+            None => assert!(know.is_empty(), "{image} <- {parent}: {know:?}"),
+        }
+    }
+}

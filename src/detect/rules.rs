@@ -550,6 +550,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "builtin:rules/unix.toml",
         include_str!("../../rules/unix.toml"),
     ),
+    (
+        "builtin:rules/know_normal.toml",
+        include_str!("../../rules/know_normal.toml"),
+    ),
 ];
 
 /// All built-in rules. An error here is a bug in a shipped rule file (a test loads them).
