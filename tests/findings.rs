@@ -196,3 +196,51 @@ fn a_multibyte_argument_next_to_a_drive_colon_still_yields_an_archive_with_findi
         "the download-and-run line is a finding: {fs:?}"
     );
 }
+
+/// A live process that lies in argv[0] (what `ps` shows) is a masquerading finding that names
+/// the lie and the real image; the same program under its own name is not.
+#[test]
+fn a_process_lying_in_argv0_is_masquerading() {
+    use std::os::unix::process::CommandExt;
+    let mut liars: Vec<std::process::Child> =
+        ["[kworker/7:77]", "powershell.exe -EncodedCommand SQBFAFgA"]
+            .iter()
+            .map(|argv0| {
+                std::process::Command::new("/bin/sleep")
+                    .arg0(argv0)
+                    .arg("30")
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+    let honest = std::process::Command::new("/bin/sleep")
+        .arg("31")
+        .spawn()
+        .unwrap();
+    liars.push(honest);
+    let out = tempfile::tempdir().unwrap();
+    let (run, archive) = collect(out.path(), &["--profile", "volatile"]);
+    for c in &mut liars {
+        c.kill().ok();
+        c.wait().ok();
+    }
+    assert!(
+        matches!(run.code, 0 | 2),
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    let mut archive = archive.expect("an archive");
+    let texts: Vec<String> = findings(&mut archive)
+        .into_iter()
+        .filter(|f| f["rule_id"] == "process-argv0-masquerade")
+        .map(|f| f["matched"].to_string())
+        .collect();
+    for lie in ["[kworker/7:77]", "powershell.exe -EncodedCommand"] {
+        assert!(
+            texts.iter().any(|t| t.contains(lie) && t.contains("sleep")),
+            "{lie}: {texts:?}"
+        );
+    }
+    assert!(!texts.iter().any(|t| t.contains("sleep 31")), "{texts:?}");
+}

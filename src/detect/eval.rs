@@ -440,6 +440,16 @@ fn predicate(p: Predicate, ctx: &Ctx, out: &mut Vec<MatchedValue>) -> bool {
             }
         }
         Predicate::Decoded => o.derived.is_some(),
+        Predicate::Argv0Masquerade => match o.argv0_masquerade() {
+            Some(what) => {
+                out.push(MatchedValue {
+                    field: "argv0".to_string(),
+                    value: what,
+                });
+                true
+            }
+            None => false,
+        },
         Predicate::ImageRenamed => match o.renamed() {
             Some((orig, name)) => {
                 out.push(MatchedValue {

@@ -293,6 +293,15 @@ impl Observation {
         (base(orig) != base(name)).then_some((orig, name))
     }
 
+    /// What argv[0] of a live process claims that its image is not, if anything (see
+    /// [`argv0_claim`]).
+    pub fn argv0_masquerade(&self) -> Option<String> {
+        if self.kind != ObservationKind::Process {
+            return None;
+        }
+        argv0_claim(self.argv.first()?, self.image.as_deref()?)
+    }
+
     pub fn command_line(mut self, cmd: Option<impl Into<String>>) -> Self {
         self.command_line = nonblank(cmd);
         self
@@ -409,6 +418,84 @@ fn nonblank(s: Option<impl Into<String>>) -> Option<String> {
     s.map(Into::into).filter(|s| !s.trim().is_empty())
 }
 
+/// Daemon names that masquerading processes borrow (what `ps` users expect to see).
+const DAEMON_NAMES: &[&str] = &[
+    "sshd",
+    "cron",
+    "crond",
+    "atd",
+    "systemd",
+    "systemd-journald",
+    "systemd-logind",
+    "systemd-udevd",
+    "systemd-resolved",
+    "systemd-networkd",
+    "udevd",
+    "init",
+    "rsyslogd",
+    "syslogd",
+    "dbus-daemon",
+    "agetty",
+    "auditd",
+    "polkitd",
+    "networkmanager",
+    "kthreadd",
+    "kworker",
+    "ksoftirqd",
+    "kswapd0",
+    "migration",
+    "watchdog",
+    "httpd",
+    "nginx",
+    "apache2",
+    "mysqld",
+    "postgres",
+    "dockerd",
+    "containerd",
+    "snapd",
+    "accounts-daemon",
+    "irqbalance",
+];
+
+/// Multi-call binaries whose argv[0] names the applet they run.
+const MULTI_CALL: &[&str] = &["busybox", "toybox", "coreutils", "bash", "dash"];
+
+/// What argv[0] claims that the image (a full path) is not: `None` when argv[0] is the image's
+/// own name (or a daemon rewriting its title as daemons do: `sshd: root@pts/0`). A claim is
+/// judged only when it is a kernel-thread look-alike (`[kworker/0:1]` from a userland image),
+/// a Windows program name, a well-known daemon name, or a path in a temp or user-writable
+/// place, since symlinked names (`sh` → dash, `python3` → python3.11) are normal.
+pub fn argv0_claim(argv0: &str, image: &str) -> Option<String> {
+    let image_base = image_name(image);
+    let image_base = image_base.trim_end_matches(" (deleted)");
+    if !image.starts_with('/') || MULTI_CALL.contains(&image_base) {
+        return None;
+    }
+    let claim = argv0.trim().trim_start_matches('-');
+    let first = claim.split_whitespace().next().unwrap_or("");
+    if first.is_empty() {
+        return None;
+    }
+    let claimed = image_name(first.trim_end_matches(':'));
+    if claimed == image_base || claimed.is_empty() {
+        return None;
+    }
+    // A daemon title starts with its own name: `nginx: worker process`, `postgres: walwriter`.
+    if claimed.starts_with(image_base) || image_base.starts_with(claimed.as_str()) {
+        return None;
+    }
+    let kernel_like = claim.starts_with('[') && claim.ends_with(']');
+    let windows_like = claimed.ends_with(".exe") || first.contains(":\\") || first.contains('\\');
+    let daemon = DAEMON_NAMES.contains(&claimed.as_str());
+    let staged = first.starts_with('/') && super::paths::path_in_user_writable(first);
+    (kernel_like || windows_like || daemon || staged).then(|| {
+        format!(
+            "argv[0] {} but the image is {image}",
+            snippet(claim, 0, claim.len(), 120)
+        )
+    })
+}
+
 /// Lowercased basename of a Windows or Unix path, without surrounding quotes.
 pub fn image_name(path: &str) -> String {
     let p = path.trim().trim_matches(|c| c == '"' || c == '\'');
@@ -483,6 +570,39 @@ mod tests {
             Some("C:\\a b\\x.exe".into())
         );
         assert_eq!(first_token("  ls -la"), Some("ls".into()));
+    }
+
+    #[test]
+    fn argv0_claims_are_judged_only_when_they_lie_loudly() {
+        use super::argv0_claim;
+        for (argv0, image) in [
+            ("[kworker/0:1]", "/usr/bin/sleep"),
+            ("powershell.exe -EncodedCommand SQBFAFgA", "/usr/bin/sleep"),
+            ("/usr/sbin/cron --job=update", "/usr/bin/sleep"),
+            ("/tmp/.X11-unix/.kworker-5", "/usr/bin/sleep"),
+            ("sshd", "/dev/shm/.x/miner"),
+        ] {
+            assert!(argv0_claim(argv0, image).is_some(), "{argv0} / {image}");
+        }
+        for (argv0, image) in [
+            ("sleep", "/usr/bin/sleep"),
+            ("-bash", "/usr/bin/bash"),
+            ("sh", "/usr/bin/dash"),
+            ("python3", "/usr/bin/python3.11"),
+            ("sshd: root@pts/0", "/usr/sbin/sshd"),
+            (
+                "postgres: 15/main: checkpointer",
+                "/usr/lib/postgresql/15/bin/postgres",
+            ),
+            ("nginx: worker process", "/usr/sbin/nginx"),
+            ("crond -f", "/bin/busybox"),
+            ("/usr/sbin/CRON -f", "/usr/sbin/cron"),
+            ("(sd-pam)", "/usr/lib/systemd/systemd"),
+            ("myapp worker", "/usr/bin/node"),
+            ("[kworker/0:1]", "sleep"),
+        ] {
+            assert_eq!(argv0_claim(argv0, image), None, "{argv0} / {image}");
+        }
     }
 
     #[test]

@@ -169,6 +169,9 @@ pub enum Predicate {
     /// The binary's original file name (PE version resource) is not the name it runs under:
     /// a renamed system utility.
     ImageRenamed,
+    /// A live process whose argv[0] claims another program than its image: a kernel-thread
+    /// look-alike, a Windows name, a daemon's name or a temp path (Linux masquerading).
+    Argv0Masquerade,
 }
 
 /// Text comparisons.
