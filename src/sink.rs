@@ -74,6 +74,16 @@ pub struct FileOutcome {
     pub copy_skipped: Option<String>,
 }
 
+/// A staged script's text for detection (see [`Sink::staged_script`]).
+pub struct StagedScript<'a> {
+    /// The script's path as the evidence's OS writes it.
+    pub path: &'a str,
+    /// Archive member of its copy, when it was copied.
+    pub member: Option<&'a str>,
+    pub sha256: Option<Sha256>,
+    pub text: &'a str,
+}
+
 pub trait Sink {
     fn record(&mut self, rec: Record) -> Result<(), SinkError>;
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError>;
@@ -86,6 +96,10 @@ pub trait Sink {
     ) -> Result<FileOutcome, SinkError> {
         self.file(req, reader)
     }
+    /// The text of a staged script whose record was just written (its first bytes, within
+    /// the collector's cap): detection reads it as script text, with the record and the
+    /// copied file as evidence. It is not written anywhere (the file itself is the evidence).
+    fn staged_script(&mut self, _text: StagedScript<'_>) {}
     /// Something worth knowing that is not a failure (a process vanished mid-read).
     fn warn(&mut self, msg: String);
     /// One item could not be collected; the collector's status becomes `partial`.

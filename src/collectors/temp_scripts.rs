@@ -140,6 +140,12 @@ pub struct TempScriptsOptions {
     /// A script-like file of a summarised tree that changed this long after the tree settled
     /// is reported as foreign (`"off"`: no such rule).
     pub tree_change_gap: Window,
+    /// The first bytes of each script read by detection (its rules run over the text: a
+    /// staged `evil.sh` holding a reverse shell is a finding, not only "a script in /tmp").
+    pub scan_bytes_per_file: ByteSize,
+    /// Script text detection reads in all; past it scripts are collected, not scanned, and
+    /// the count is logged.
+    pub max_scan_bytes: ByteSize,
 }
 
 impl Default for TempScriptsOptions {
@@ -161,6 +167,8 @@ impl Default for TempScriptsOptions {
             max_files: 100_000,
             max_tree_entries: 1_000_000,
             tree_change_gap: Window(Some(Duration::from_secs(3600))),
+            scan_bytes_per_file: ByteSize(64 << 10),
+            max_scan_bytes: ByteSize(64 << 20),
         }
     }
 }
@@ -189,6 +197,9 @@ struct Run<'a, 'c> {
     copied_total: u64,
     /// Files hashed but not copied because `max_total_copy` was spent.
     not_copied: u64,
+    /// Script text handed to detection so far, and the scripts left unscanned past the cap.
+    scanned_bytes: u64,
+    not_scanned: u64,
 }
 
 impl Collector for TempScripts {
@@ -212,6 +223,8 @@ impl Collector for TempScripts {
             elevated: ctx.elevated,
             copied_total: 0,
             not_copied: 0,
+            scanned_bytes: 0,
+            not_scanned: 0,
         };
         run.walk_places(out);
         let dropped = run.kept.dropped;
@@ -244,6 +257,13 @@ impl Collector for TempScripts {
                 break;
             }
             run.collect_one(c, out)?;
+        }
+        if run.not_scanned > 0 {
+            out.warn(format!(
+                "script text budget (max_scan_bytes, {} bytes) spent: {} scripts collected \
+                 but their text not read by detection",
+                self.opts.max_scan_bytes.0, run.not_scanned
+            ));
         }
         if run.not_copied > 0 {
             out.warn(format!(

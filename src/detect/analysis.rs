@@ -128,6 +128,11 @@ impl<'e> Analysis<'e> {
         }
     }
 
+    /// An observation that is not any record's own (a staged script's text).
+    pub fn observe(&mut self, o: Observation) {
+        self.detector.observe(o);
+    }
+
     /// One record as written at `at`, with its observations.
     pub fn record(&mut self, rec: &Record, at: RecordAt, observations: Vec<Observation>) {
         for o in observations {

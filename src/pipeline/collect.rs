@@ -9,13 +9,13 @@
 use super::{LOW_IMPACT_READ_RATE, Run, stage};
 use crate::archive::manifest::{CollectorReport, LeftOut, SkipReason};
 use crate::collectors::{Context, StopReason};
-use crate::detect::Observation;
 use crate::detect::analysis::Analysis;
-use crate::ids::CollectorId;
+use crate::detect::{EvidenceRef, Observation, ObservationKind};
+use crate::ids::{CollectorId, RecordAt};
 use crate::outcome::CollectorStatus;
 use crate::record::Record;
 use crate::registry;
-use crate::sink::{FileOutcome, FileRequest, Sink, SinkError};
+use crate::sink::{FileOutcome, FileRequest, Sink, SinkError, StagedScript};
 use crate::timeline::{Timeline, TimelineEntry};
 use std::io::Read;
 use std::time::Instant;
@@ -83,6 +83,8 @@ pub(super) struct CollectorSink<'r, 'a, 'e> {
     buf: Vec<u8>,
     observations: Vec<Observation>,
     entries: Vec<TimelineEntry>,
+    /// Where the last record written landed (a staged script's text points at it).
+    last_at: Option<RecordAt>,
 }
 
 impl CollectorSink<'_, '_, '_> {
@@ -131,6 +133,7 @@ impl Sink for CollectorSink<'_, '_, '_> {
             return Ok(());
         }
         let at = self.run.archive.add_record(self.id, &self.buf)?;
+        self.last_at = Some(at);
         self.records += 1;
         self.record_bytes += bytes;
         self.run.records_written += 1;
@@ -149,6 +152,23 @@ impl Sink for CollectorSink<'_, '_, '_> {
             t.add(entries.drain(..));
         });
         Ok(())
+    }
+
+    fn staged_script(&mut self, s: StagedScript<'_>) {
+        let Some(at) = self.last_at else {
+            return;
+        };
+        let mut ev = EvidenceRef::new(at.member(), at.line).source_path(s.path);
+        if let Some(m) = s.member {
+            ev = ev.file_member(m);
+        }
+        if let Some(h) = s.sha256 {
+            ev = ev.sha256(h);
+        }
+        let o =
+            Observation::new(ObservationKind::ScriptBlock, ev).script(Some(s.text), Some(s.path));
+        let panics = self.run.panics.clone();
+        self.analysis.with(&panics, |a| a.observe(o));
     }
 
     fn file(&mut self, req: &FileRequest, reader: &mut dyn Read) -> Result<FileOutcome, SinkError> {
@@ -305,6 +325,7 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
             buf: Vec::new(),
             observations: Vec::new(),
             entries: Vec::new(),
+            last_at: None,
         };
         let panics = sink.run.panics.clone();
         let result = stage::isolate(&panics, || collector.collect(ctx, &mut sink));

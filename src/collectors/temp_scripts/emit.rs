@@ -6,7 +6,7 @@ use super::rank::{Candidate, What};
 use super::{Run, detect, extension_of, selection};
 use crate::collectors::CollectError;
 use crate::record::{DetectedType, FileMeta, Record, TempFileRecord};
-use crate::sink::{FileRequest, Sink};
+use crate::sink::{FileRequest, Sink, StagedScript};
 use crate::source::{FileType, SourceError};
 use std::io::Read;
 
@@ -176,18 +176,37 @@ impl Run<'_, '_> {
 
         let budget = self.opts.max_total_copy.0.saturating_sub(self.copied_total);
         let copy = budget > 0;
+        // Scripts' first bytes go to detection, within the per-file and per-run caps.
+        let scan = if detect::is_script(kind) {
+            let left = self
+                .opts
+                .max_scan_bytes
+                .0
+                .saturating_sub(self.scanned_bytes);
+            let want = self.opts.scan_bytes_per_file.0.min(opened.meta.size);
+            if want > left {
+                self.not_scanned += 1;
+                0
+            } else {
+                want as usize
+            }
+        } else {
+            0
+        };
         let req = FileRequest {
             display: rec.path.clone(),
             logical: &c.path,
             meta: &opened.meta,
             copy,
             copy_cap: self.opts.max_file_copy.0.min(budget),
-            keep: 0,
+            keep: scan,
             member_name: None,
             keep_tail: false,
         };
         let mut reader = std::io::Cursor::new(head).chain(&mut opened.file);
-        let o = out.file(&req, &mut reader)?;
+        let mut o = out.file(&req, &mut reader)?;
+        let kept = std::mem::take(&mut o.kept);
+        self.scanned_bytes += kept.len() as u64;
         self.copied_total = self.copied_total.saturating_add(o.copied);
         rec.sha256 = o.sha256;
         rec.bytes_hashed = o.bytes_read;
@@ -212,7 +231,34 @@ impl Run<'_, '_> {
             out.warn(format!("{}: {msg}", rec.path));
             rec.error = Some(msg);
         }
+        let (path, member, sha256) = (rec.path.clone(), rec.archive_member.clone(), rec.sha256);
         out.record(Record::TempFile(rec))?;
+        if !kept.is_empty() {
+            let text = script_text(&kept);
+            out.staged_script(StagedScript {
+                path: &path,
+                member: member.as_deref(),
+                sha256,
+                text: &text,
+            });
+        }
         Ok(())
     }
+}
+
+/// A script's first bytes as text: UTF-16LE when they look like it (PowerShell ISE and
+/// `Out-File` write it), UTF-8 otherwise, invalid bytes replaced.
+fn script_text(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE])
+        && let Some(t) = crate::text::utf16::decode_le_lossy(rest)
+    {
+        return t;
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    if crate::text::utf16::looks_utf16le(bytes)
+        && let Some(t) = crate::text::utf16::decode_le_lossy(bytes)
+    {
+        return t;
+    }
+    String::from_utf8_lossy(bytes).into_owned()
 }
