@@ -165,8 +165,11 @@ impl Sink for CollectorSink<'_, '_, '_> {
         if let Some(h) = s.sha256 {
             ev = ev.sha256(h);
         }
+        // Text only, no script path: the file being in a temp dir is the record's own finding,
+        // and reading a script is not running it (the written-then-run join must not pair the
+        // file with itself).
         let o =
-            Observation::new(ObservationKind::ScriptBlock, ev).script(Some(s.text), Some(s.path));
+            Observation::new(ObservationKind::ScriptBlock, ev).script(Some(s.text), None::<&str>);
         let panics = self.run.panics.clone();
         self.analysis.with(&panics, |a| a.observe(o));
     }

@@ -137,9 +137,12 @@ pub(super) struct Kept<T: Ord> {
 
 impl<T: Ord> Kept<T> {
     pub fn new(cap: u64) -> Kept<T> {
+        let cap = usize::try_from(cap).unwrap_or(usize::MAX);
         Kept {
-            heap: BinaryHeap::new(),
-            cap: usize::try_from(cap).unwrap_or(usize::MAX),
+            // Reserved once (see the staged-file index): untouched pages cost no memory, a
+            // doubling heap copies itself and fragments the allocator.
+            heap: BinaryHeap::with_capacity(cap.min(1 << 20)),
+            cap,
             dropped: 0,
         }
     }

@@ -160,6 +160,15 @@ enum SourcePath {
     Other(Span),
 }
 
+/// The archive member of a staged file's copy.
+#[derive(Debug, Clone, Copy)]
+enum FileMember {
+    None,
+    /// `files` + the path (`files/tmp/x.sh` for `/tmp/x.sh`): how Unix copies are named.
+    FilesPath,
+    Other(Span),
+}
+
 /// A file staged in a temp or user-writable place, as the written-then-run join needs it:
 /// compact, since a temp tree can stage tens of thousands. Its strings live in the index's
 /// arena, and its evidence reference is rebuilt only when a finding needs it.
@@ -169,7 +178,7 @@ struct StagedFile {
     member: Arc<str>,
     line: u64,
     source_path: SourcePath,
-    file_member: Option<Span>,
+    file_member: FileMember,
     sha256: Option<crate::record::Sha256>,
     /// The evidence's hash when it is not the file's (rare: boxed).
     other_evidence_sha256: Option<Box<Option<crate::record::Sha256>>>,
@@ -200,7 +209,9 @@ fn name_hash(name: &str) -> u64 {
 impl StagedIndex {
     pub fn new(cap: usize) -> StagedIndex {
         StagedIndex {
-            files: Vec::new(),
+            // Reserved once: a doubling vector copies itself and leaves the old block to the
+            // allocator's fragments; untouched reserved pages cost no memory.
+            files: Vec::with_capacity(cap.min(1 << 20)),
             arena: String::new(),
             chains: HashMap::new(),
             member: None,
@@ -225,6 +236,10 @@ impl StagedIndex {
         };
         let ev = &o.evidence;
         let other_source = ev.source_path.as_deref().filter(|s| *s != p);
+        let member_is_files_path = ev
+            .file_member
+            .as_deref()
+            .is_some_and(|m| m.strip_prefix("files").is_some_and(|rest| rest == p));
         let bytes = p.len()
             + ev.file_member.as_deref().map_or(0, str::len)
             + other_source.map_or(0, str::len);
@@ -247,7 +262,11 @@ impl StagedIndex {
             (Some(_), Some(s)) => SourcePath::Other(self.keep(s)),
         };
         let path = self.keep(p);
-        let file_member = ev.file_member.as_deref().map(|m| self.keep(m));
+        let file_member = match ev.file_member.as_deref() {
+            None => FileMember::None,
+            Some(_) if member_is_files_path => FileMember::FilesPath,
+            Some(m) => FileMember::Other(self.keep(m)),
+        };
         let index = self.files.len() as u32;
         self.files.push(StagedFile {
             path,
@@ -297,7 +316,11 @@ impl StagedIndex {
                 SourcePath::Same => Some(self.text(f.path).to_string()),
                 SourcePath::Other(p) => Some(self.text(p).to_string()),
             },
-            file_member: f.file_member.map(|m| self.text(m).to_string()),
+            file_member: match f.file_member {
+                FileMember::None => None,
+                FileMember::FilesPath => Some(format!("files{}", self.text(f.path))),
+                FileMember::Other(m) => Some(self.text(m).to_string()),
+            },
             sha256: match &f.other_evidence_sha256 {
                 Some(other) => **other,
                 None => f.sha256,
