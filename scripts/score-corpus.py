@@ -185,20 +185,19 @@ def run_sample(sample, args, work, index):
     logs = base.joinpath("root", *LOG_DIR)
     logs.mkdir(parents=True)
     channels, placed = [], []
-    sample.update(channels=["?"], placed=placed, findings=[], status="ok", unread=[],
+    sample.update(channels=channels, placed=placed, findings=[], status="ok", unread=[],
                   typed_events=0, records_read=0, parse_errors=[])
     for src in sample["evtx"]:
-        chans = evtx_channels(src)
+        chans = evtx_channels(src) or ["?"]
         channels += [c for c in chans if c not in channels]
-        for name in [log_file_name(c) for c in chans] if chans else \
-                [log_file_name(c) for c in IRSNAP_CHANNELS]:
+        for c in IRSNAP_CHANNELS if chans == ["?"] else chans:
+            name = log_file_name(c)
             if name and name not in placed:
                 shutil.copyfile(src, logs / name)
                 placed.append(name)
+    sample["unread"] = [c for c in channels if c not in IRSNAP_CHANNELS + ["?"]]
     cmd = [args.binary, "collect", "--root", str(base / "root"), "-o", str(base / "out"),
            "--json"] + (["--sigma", args.sigma] if args.sigma else [])
-    sample.update(channels=channels or ["?"],
-                  unread=[c for c in channels if c not in IRSNAP_CHANNELS])
     t0 = time.monotonic()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -297,8 +296,10 @@ def markdown(rows):
 
 def describe_miss(s):
     why = [s["status"]] if s["status"] != "ok" else []
+    if "?" in s["channels"]:
+        why.append("channel unknown: copied under every log name irsnap reads")
     if s["typed_events"] == 0:
-        why.append(f"no typed events ({s['records_read']} records read)")
+        why.append(f"no typed events ({s['records_read']} records read over all copies)")
     if s["unread"]:
         why.append("channels irsnap does not read: " + ", ".join(s["unread"]))
     label = ",".join(sorted(s["techniques"])) or ",".join(sorted(s["tactics"])) or "unlabelled"
@@ -317,7 +318,7 @@ def main():
                     help="Sigma rule folders to look regression-case rule ids up in "
                          f"(default: {', '.join(DEFAULT_RULE_DIRS)})")
     ap.add_argument("--tactic", help="keep only attack samples labelled with this tactic "
-                                     "(TA0002 or a name such as execution)")
+                                     "(TA0002 or a name such as execution); not --benign")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per sample")
     ap.add_argument("--work", help="where roots and archives are built (default: a temp dir)")
