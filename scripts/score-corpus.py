@@ -227,8 +227,8 @@ def read_archive(sample, archive):
         with zipfile.ZipFile(archive) as z:
             names = z.namelist()
             if "findings.jsonl" in names:
-                sample["findings"] = [json.loads(l) for l in z.read("findings.jsonl").splitlines()
-                                      if l.strip()]
+                lines = z.read("findings.jsonl").splitlines()
+                sample["findings"] = [json.loads(line) for line in lines if line.strip()]
             else:
                 sample["status"] = "no findings.jsonl in the archive"
             for n in names:
@@ -245,16 +245,13 @@ def read_archive(sample, archive):
         sample["status"] = f"unreadable archive: {e}"
 
 
-def parent(t):
-    return t.split(".")[0]
-
-
 def score(s):
+    """Strict: the label itself (or a sub-technique of a label without one); parent: same T1234."""
     got = sorted({t.upper() for f in s["findings"] for t in f.get("techniques") or []})
-    labels = s["techniques"]
+    pairs = [(g, lab) for g in got for lab in s["techniques"]]
     s["got"] = got
-    s["strict"] = any(g == l or ("." not in l and g.startswith(l + ".")) for g in got for l in labels)
-    s["parent"] = any(parent(g) == parent(l) for g in got for l in labels)
+    s["strict"] = any(g == lab or ("." not in lab and g.startswith(lab + ".")) for g, lab in pairs)
+    s["parent"] = any(g.split(".")[0] == lab.split(".")[0] for g, lab in pairs)
     s["any"] = bool(s["findings"])
     s["high"] = any(f.get("severity") in ("high", "critical") for f in s["findings"])
     s["own_rule"] = bool(s.get("rule_id")) and any(
