@@ -1354,13 +1354,7 @@ fn archive_extraction_taskcache_edits_and_remoting_fire_and_near_misses_do_not()
 /// regsvr32 scriptlet rule fires on `jabber.exe`, and the rename itself is a finding.
 #[test]
 fn renamed_lolbins_are_known_by_their_original_name() {
-    let e = EvidenceRef {
-        member: "records/execution_events.jsonl".into(),
-        line: 1,
-        source_path: None,
-        file_member: None,
-        sha256: None,
-    };
+    let e = EvidenceRef::new("records/execution_events.jsonl", 1);
     let renamed = Observation::new(ObservationKind::ProcessEvent, e.clone())
         .image(Some(r"C:\Users\bob\AppData\Local\Temp\jabber.exe"))
         .original_name(Some("REGSVR32.EXE"))
@@ -1393,13 +1387,7 @@ fn renamed_lolbins_are_known_by_their_original_name() {
 /// start shells, each judged by what the hunting posters say is normal.
 #[test]
 fn know_normal_rules_judge_parents_directories_and_servers() {
-    let e = EvidenceRef {
-        member: "records/execution_events.jsonl".into(),
-        line: 1,
-        source_path: None,
-        file_member: None,
-        sha256: None,
-    };
+    let e = EvidenceRef::new("records/execution_events.jsonl", 1);
     let proc_ = |image: &str, parent: &str, cmd: &str| {
         Observation::new(ObservationKind::ProcessEvent, e.clone())
             .image(Some(image))

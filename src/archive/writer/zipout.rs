@@ -121,6 +121,47 @@ fn le64(v: &mut Vec<u8>, x: u64) {
     v.extend_from_slice(&x.to_le_bytes());
 }
 
+/// A local file header. With `zip64` (uncompressed, compressed) the 32-bit sizes say
+/// 0xFFFFFFFF and the zip64 extra holds the real ones; otherwise `sizes32` (compressed,
+/// uncompressed) are written as they are.
+#[allow(clippy::too_many_arguments)]
+fn local_header(
+    name: &str,
+    name_len: u16,
+    flags: u16,
+    method: Method,
+    dos: (u16, u16),
+    crc: u32,
+    zip64: Option<(u64, u64)>,
+    sizes32: (u32, u32),
+) -> Vec<u8> {
+    let mut h = Vec::with_capacity(30 + name.len() + 20);
+    le32(&mut h, LOCAL_SIG);
+    le16(&mut h, if zip64.is_some() { 45 } else { 20 });
+    le16(&mut h, flags);
+    le16(&mut h, method.code());
+    le16(&mut h, dos.0);
+    le16(&mut h, dos.1);
+    le32(&mut h, crc);
+    let (compressed, size) = if zip64.is_some() {
+        (u32::MAX, u32::MAX)
+    } else {
+        sizes32
+    };
+    le32(&mut h, compressed);
+    le32(&mut h, size);
+    le16(&mut h, name_len);
+    le16(&mut h, if zip64.is_some() { 20 } else { 0 });
+    h.extend_from_slice(name.as_bytes());
+    if let Some((size, compressed)) = zip64 {
+        le16(&mut h, ZIP64_EXTRA);
+        le16(&mut h, 16);
+        le64(&mut h, size);
+        le64(&mut h, compressed);
+    }
+    h
+}
+
 fn too_long(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("zip: {what} too long"))
 }
@@ -164,28 +205,18 @@ impl<W: Write> ZipOut<W> {
         let dos = dos_time(opts.mtime);
         let large = opts.large || self.force_zip64;
         let offset = self.out.pos;
-        let mut h = Vec::with_capacity(30 + name.len() + 20);
-        le32(&mut h, LOCAL_SIG);
-        le16(&mut h, if large { 45 } else { 20 });
-        le16(&mut h, FLAG_DESCRIPTOR | FLAG_UTF8);
-        le16(&mut h, opts.method.code());
-        le16(&mut h, dos.0);
-        le16(&mut h, dos.1);
         // CRC and sizes follow in the data descriptor; a large member says so with zip64
         // sizes, so the descriptor's 8-byte sizes are the ones readers expect.
-        le32(&mut h, 0);
-        let sizes = if large { u32::MAX } else { 0 };
-        le32(&mut h, sizes);
-        le32(&mut h, sizes);
-        le16(&mut h, name_len);
-        le16(&mut h, if large { 20 } else { 0 });
-        h.extend_from_slice(name.as_bytes());
-        if large {
-            le16(&mut h, ZIP64_EXTRA);
-            le16(&mut h, 16);
-            le64(&mut h, 0);
-            le64(&mut h, 0);
-        }
+        let h = local_header(
+            name,
+            name_len,
+            FLAG_DESCRIPTOR | FLAG_UTF8,
+            opts.method,
+            dos,
+            0,
+            large.then_some((0, 0)),
+            (0, 0),
+        );
         self.out.put(&h)?;
         if let Method::Deflated(level) = opts.method {
             if level != self.level {
@@ -289,25 +320,16 @@ impl<W: Write> ZipOut<W> {
         let compressed = data.len() as u64;
         let zip64 = self.force_zip64 || size >= U32_MAX || compressed >= U32_MAX;
         let offset = self.out.pos;
-        let mut h = Vec::with_capacity(30 + name.len() + 20);
-        le32(&mut h, LOCAL_SIG);
-        le16(&mut h, if zip64 { 45 } else { 20 });
-        le16(&mut h, FLAG_UTF8);
-        le16(&mut h, Method::Deflated(0).code());
-        le16(&mut h, dos.0);
-        le16(&mut h, dos.1);
-        le32(&mut h, crc);
-        le32(&mut h, if zip64 { u32::MAX } else { compressed as u32 });
-        le32(&mut h, if zip64 { u32::MAX } else { size as u32 });
-        le16(&mut h, name_len);
-        le16(&mut h, if zip64 { 20 } else { 0 });
-        h.extend_from_slice(name.as_bytes());
-        if zip64 {
-            le16(&mut h, ZIP64_EXTRA);
-            le16(&mut h, 16);
-            le64(&mut h, size);
-            le64(&mut h, compressed);
-        }
+        let h = local_header(
+            name,
+            name_len,
+            FLAG_UTF8,
+            Method::Deflated(0),
+            dos,
+            crc,
+            zip64.then_some((size, compressed)),
+            (compressed as u32, size as u32),
+        );
         self.out.put(&h)?;
         self.out.put(data)?;
         self.directory_entry(Done {
