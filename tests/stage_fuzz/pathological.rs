@@ -1,6 +1,6 @@
-//! One pathological input per shape, a few units long ([`unit`]), through every stage: each
-//! call over [`CPU_LIMIT`] of thread CPU time is printed as SLOW (a hang hits the watchdog). The inputs are what makes a
-//! careless algorithm quadratic: a run of one delimiter (backslashes, quotes, dashes), deeply
+//! One pathological input per shape, a few units long ([`unit`]), through every stage: a call
+//! over [`CPU_LIMIT`] of thread CPU is printed as SLOW (a hang hits the watchdog). The inputs
+//! are what makes a careless algorithm quadratic: a run of one delimiter (backslashes, quotes, dashes), deeply
 //! nested parentheses, a marker repeated (`/tmp/`, `\Users\`, `powershell`, `FromBase64String(`),
 //! multi-byte text throughout.
 
