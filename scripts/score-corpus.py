@@ -54,7 +54,9 @@ LOG_DIR = ("Windows", "System32", "winevt", "Logs")
 IRSNAP_CHANNELS = [
     "Microsoft-Windows-Sysmon/Operational", "Security",
     "Microsoft-Windows-TaskScheduler/Operational", "Microsoft-Windows-PowerShell/Operational",
-    "Windows PowerShell", "PowerShellCore/Operational",
+    "Windows PowerShell", "PowerShellCore/Operational", "System", "Application",
+    "Microsoft-Windows-Bits-Client/Operational", "Microsoft-Windows-WinRM/Operational",
+    "Microsoft-Windows-WMI-Activity/Operational", "Microsoft-Windows-Windows Defender/Operational",
 ]
 TACTICS = {
     "reconnaissance": "TA0043", "resource development": "TA0042", "initial access": "TA0001",

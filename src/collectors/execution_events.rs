@@ -38,6 +38,12 @@ pub const DEFAULT_LOGS: &[&str] = &[
     "Microsoft-Windows-Sysmon%4Operational.evtx",
     "Security.evtx",
     "Microsoft-Windows-TaskScheduler%4Operational.evtx",
+    "System.evtx",
+    "Application.evtx",
+    "Microsoft-Windows-Bits-Client%4Operational.evtx",
+    "Microsoft-Windows-WinRM%4Operational.evtx",
+    "Microsoft-Windows-WMI-Activity%4Operational.evtx",
+    "Microsoft-Windows-Windows Defender%4Operational.evtx",
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,7 +5,7 @@
 //! here, so every rule sees every record and "benign" is decided by rules, not by adapters.
 
 use crate::parsers::cron::{AnacronJob, AtJob, CronEntry, CronSchedule, CronSpecial};
-use crate::parsers::exec_events::{ExecEvent, TaskAuditAction};
+use crate::parsers::exec_events::{ApplicationSource, ExecEvent, TaskAuditAction};
 use crate::parsers::powershell::{PsEvent, PsEventKind, ScriptBlock};
 use crate::parsers::shell_history::HistoryEntry;
 use crate::parsers::systemd_unit::UnitFile;
@@ -116,8 +116,210 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
                     ..TaskAttrs::default()
                 }),
         ],
-        ExecEvent::TaskSchedulerOp(_) => Vec::new(),
+        ExecEvent::SystemServiceInstall(s) => vec![
+            Observation::new(K::ServiceCommand, evidence)
+                .timestamp(s.header.time)
+                .command_with_image(s.image_path.clone())
+                .user(s.account_name.clone())
+                .task(TaskAttrs {
+                    name: s.service_name.clone(),
+                    run_as: s.account_name.clone(),
+                    ..TaskAttrs::default()
+                }),
+        ],
+        ExecEvent::SysmonImageLoad(e) => vec![
+            Observation::new(K::ImageLoad, evidence)
+                .timestamp(e.utc_time.or(e.header.time))
+                .pids(e.process_id, None)
+                .guids(e.process_guid.clone(), None)
+                .image(e.image.clone())
+                .user(e.user.clone())
+                .file(e.image_loaded.clone(), None)
+                .details(image_load_details(e)),
+        ],
+        ExecEvent::SysmonRemoteThread(e) => vec![
+            Observation::new(K::RemoteThread, evidence)
+                .timestamp(e.utc_time.or(e.header.time))
+                .pids(e.source_process_id, None)
+                .guids(e.source_process_guid.clone(), None)
+                .image(e.source_image.clone())
+                .user(e.source_user.clone())
+                .target(e.target_image.clone())
+                .details(
+                    e.start_module
+                        .clone()
+                        .or_else(|| e.start_function.clone()),
+                ),
+        ],
+        ExecEvent::SysmonProcessAccess(e) => vec![
+            Observation::new(K::ProcessAccess, evidence)
+                .timestamp(e.utc_time.or(e.header.time))
+                .pids(e.source_process_id, None)
+                .guids(e.source_process_guid.clone(), None)
+                .image(e.source_image.clone())
+                .user(e.source_user.clone())
+                .target(e.target_image.clone())
+                // The access mask, then the call stack (UNKNOWN frames are unbacked code).
+                .details(match (&e.granted_access, &e.call_trace) {
+                    (Some(a), Some(c)) => Some(format!("{a} {c}")),
+                    (a, c) => a.clone().or_else(|| c.clone()),
+                }),
+        ],
+        ExecEvent::SysmonRegistry(e) => {
+            if e.event_type
+                .as_deref()
+                .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("delete"))
+            {
+                return Vec::new();
+            }
+            vec![
+                Observation::new(K::RegistryWrite, evidence)
+                    .timestamp(e.utc_time.or(e.header.time))
+                    .pids(e.process_id, None)
+                    .guids(e.process_guid.clone(), None)
+                    .image(e.image.clone())
+                    .user(e.user.clone())
+                    .target(e.target_object.clone())
+                    .details(e.details.clone().or_else(|| e.new_name.clone())),
+            ]
+        }
+        ExecEvent::SysmonPipe(e) => vec![
+            Observation::new(K::Pipe, evidence)
+                .timestamp(e.utc_time.or(e.header.time))
+                .pids(e.process_id, None)
+                .guids(e.process_guid.clone(), None)
+                .image(e.image.clone())
+                .user(e.user.clone())
+                .target(e.pipe_name.clone()),
+        ],
+        ExecEvent::SysmonWmi(e) => {
+            let script = e
+                .consumer_type
+                .as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("script"));
+            let mut o = Observation::new(K::WmiSubscription, evidence)
+                .timestamp(e.utc_time.or(e.header.time))
+                .user(e.user.clone())
+                .details(e.query.clone().or_else(|| e.consumer_type.clone()))
+                .target(e.consumer.clone().or_else(|| e.event_namespace.clone()))
+                .task(TaskAttrs {
+                    name: e.name.clone(),
+                    ..TaskAttrs::default()
+                });
+            o = if script {
+                o.script(e.destination.clone(), None::<String>)
+            } else {
+                o.command_with_image(e.destination.clone())
+            };
+            vec![o]
+        }
+        ExecEvent::WmiActivity(e) => match e.header.event_id {
+            5860 | 5861 => vec![
+                Observation::new(K::WmiSubscription, evidence)
+                    .timestamp(e.header.time)
+                    .user(e.user.clone())
+                    // 5861's PossibleCause holds the consumer's whole definition.
+                    .script(e.possible_cause.clone(), None::<String>)
+                    .details(e.query.clone().or_else(|| e.ess.clone()))
+                    .target(e.namespace.clone().or_else(|| e.namespace_name.clone()))
+                    .task(TaskAttrs {
+                        name: e.consumer.clone(),
+                        ..TaskAttrs::default()
+                    }),
+            ],
+            _ => vec![
+                Observation::new(K::WmiOperation, evidence)
+                    .timestamp(e.header.time)
+                    .pids(e.client_process_id, None)
+                    .user(e.user.clone())
+                    .image(e.host_process.clone())
+                    .command_line(e.operation.clone())
+                    .file(e.provider_path.clone(), None)
+                    .remote(e.client_machine.clone(), None)
+                    .details(e.result_code.clone()),
+            ],
+        },
+        ExecEvent::Bits(e) => vec![
+            Observation::new(K::BitsJob, evidence)
+                .timestamp(e.header.time)
+                .pids(e.process_id, None)
+                .image(e.process_path.clone())
+                .user(e.job_owner.clone().or_else(|| e.user.clone()))
+                .target(e.url.clone().or_else(|| e.remote_name.clone()))
+                .file(e.local_name.clone(), None)
+                .task(TaskAttrs {
+                    name: e.job_title.clone().or_else(|| e.name.clone()),
+                    ..TaskAttrs::default()
+                }),
+        ],
+        ExecEvent::SecurityShareAccess(e) => vec![
+            Observation::new(K::ShareAccess, evidence)
+                .timestamp(e.header.time)
+                .user(join_user(&e.subject_domain_name, &e.subject_user_name))
+                .target(e.share_name.clone())
+                .file(e.relative_target_name.clone(), None)
+                .remote(e.ip_address.clone(), e.ip_port)
+                .details(e.access_list.clone()),
+        ],
+        ExecEvent::LogCleared(e) => vec![
+            Observation::new(K::LogCleared, evidence)
+                .timestamp(e.header.time)
+                .user(join_user(&e.subject_domain_name, &e.subject_user_name))
+                .target(Some(
+                    e.cleared_channel
+                        .clone()
+                        .unwrap_or_else(|| e.header.channel.clone()),
+                )),
+        ],
+        ExecEvent::Application(a) => match a.source {
+            ApplicationSource::SqlServer => {
+                let text = a
+                    .sql_statement()
+                    .map(str::to_string)
+                    .or_else(|| (a.header.event_id == 15457).then(|| a.data.join(" ")));
+                match text {
+                    Some(t) => vec![
+                        Observation::new(K::SqlStatement, evidence)
+                            .timestamp(a.header.time)
+                            .command_line(Some(t)),
+                    ],
+                    None => Vec::new(),
+                }
+            }
+            ApplicationSource::WindowsInstaller => vec![
+                Observation::new(K::MsiInstall, evidence)
+                    .timestamp(a.header.time)
+                    .file(a.data.first().cloned(), None)
+                    .details(Some(a.data.join(" "))),
+            ],
+        },
+        ExecEvent::TaskSchedulerOp(_)
+        | ExecEvent::SysmonDriverLoad(_)
+        | ExecEvent::SysmonFileStream(_)
+        | ExecEvent::SysmonFileDelete(_)
+        | ExecEvent::SysmonDnsQuery(_)
+        | ExecEvent::SystemServiceState(_)
+        | ExecEvent::WinRm(_)
+        | ExecEvent::Defender(_) => Vec::new(),
     }
+}
+
+/// A loaded module's signature facts for rules: `signed=false`, `signature=...`, the status.
+fn image_load_details(e: &crate::parsers::exec_events::SysmonImageLoad) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(s) = e.signed {
+        parts.push(format!("signed={s}"));
+    }
+    if let Some(s) = &e.signature_status {
+        parts.push(format!("signature_status={s}"));
+    }
+    if let Some(s) = &e.signature {
+        parts.push(format!("signature={s}"));
+    }
+    if let Some(s) = &e.original_file_name {
+        parts.push(format!("original_file_name={s}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 fn join_user(domain: &Option<String>, name: &Option<String>) -> Option<String> {

@@ -68,6 +68,8 @@ impl<'a> Ctx<'a> {
             Field::ScriptPath => add("script_path", o.script_path.as_deref()),
             Field::FilePath => add("file_path", o.file_path.as_deref()),
             Field::RemoteAddress => add("remote_address", o.remote_address.as_deref()),
+            Field::Target => add("target", o.target.as_deref()),
+            Field::Details => add("details", o.details.as_deref()),
             Field::TaskName => add("task_name", o.task.as_ref().and_then(|t| t.name.as_deref())),
             Field::TaskRunAs => add(
                 "task_run_as",

@@ -44,10 +44,40 @@ pub enum ObservationKind {
     NetworkConnection,
     /// A file written to a temp / user-writable place (temp_scripts collector, Sysmon 11).
     TempFile,
+    /// A module loaded by a process (Sysmon 7): `image` loaded `file_path`.
+    ImageLoad,
+    /// A thread created in another process (Sysmon 8): `image` into `target`.
+    RemoteThread,
+    /// A handle opened on another process (Sysmon 10): `image` opened `target` with access
+    /// `details`.
+    ProcessAccess,
+    /// A registry key or value written (Sysmon 12/13/14): `target` is the key, `details` the
+    /// value data.
+    RegistryWrite,
+    /// A named pipe created or connected (Sysmon 17/18): `target` is the pipe name.
+    Pipe,
+    /// A WMI event subscription part (Sysmon 19/20/21, WMI-Activity 5860/5861): the consumer's
+    /// command in `command_line` or `script_text`, the filter's query in `details`.
+    WmiSubscription,
+    /// A WMI operation a client ran (WMI-Activity 5857/5858): `command_line` is the operation,
+    /// `file_path` a provider loaded.
+    WmiOperation,
+    /// A BITS job (Bits-Client 3/4/59/60/16403): `target` is the URL, `file_path` the local
+    /// file, `image` the creating program.
+    BitsJob,
+    /// A network share access (Security 5140/5145): `target` is `\\*\SHARE`, `file_path`
+    /// the object under it, `remote_address` the client.
+    ShareAccess,
+    /// An event log cleared (Security 1102, System 104): `target` is the log.
+    LogCleared,
+    /// A SQL statement or server option change (SQL Server 33205/15457): `command_line`.
+    SqlStatement,
+    /// A Windows Installer package installed (MsiInstaller 1040/1042/11707): `file_path`.
+    MsiInstall,
 }
 
 impl ObservationKind {
-    pub const ALL: [ObservationKind; 12] = [
+    pub const ALL: [ObservationKind; 24] = [
         ObservationKind::Process,
         ObservationKind::ProcessEvent,
         ObservationKind::ScriptBlock,
@@ -60,6 +90,18 @@ impl ObservationKind {
         ObservationKind::ServiceCommand,
         ObservationKind::NetworkConnection,
         ObservationKind::TempFile,
+        ObservationKind::ImageLoad,
+        ObservationKind::RemoteThread,
+        ObservationKind::ProcessAccess,
+        ObservationKind::RegistryWrite,
+        ObservationKind::Pipe,
+        ObservationKind::WmiSubscription,
+        ObservationKind::WmiOperation,
+        ObservationKind::BitsJob,
+        ObservationKind::ShareAccess,
+        ObservationKind::LogCleared,
+        ObservationKind::SqlStatement,
+        ObservationKind::MsiInstall,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +118,18 @@ impl ObservationKind {
             ObservationKind::ServiceCommand => "service_command",
             ObservationKind::NetworkConnection => "network_connection",
             ObservationKind::TempFile => "temp_file",
+            ObservationKind::ImageLoad => "image_load",
+            ObservationKind::RemoteThread => "remote_thread",
+            ObservationKind::ProcessAccess => "process_access",
+            ObservationKind::RegistryWrite => "registry_write",
+            ObservationKind::Pipe => "pipe",
+            ObservationKind::WmiSubscription => "wmi_subscription",
+            ObservationKind::WmiOperation => "wmi_operation",
+            ObservationKind::BitsJob => "bits_job",
+            ObservationKind::ShareAccess => "share_access",
+            ObservationKind::LogCleared => "log_cleared",
+            ObservationKind::SqlStatement => "sql_statement",
+            ObservationKind::MsiInstall => "msi_install",
         }
     }
 }
@@ -222,6 +276,13 @@ pub struct Observation {
     pub remote_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<TaskAttrs>,
+    /// What the event acted on, by kind: the target process image (remote_thread,
+    /// process_access), registry key, pipe name, BITS URL, share, cleared log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// More about it: registry value data, granted access mask, WMI filter query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
     /// Set on observations made by decoding another one (the decoded text is `script_text`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derived: Option<Derivation>,
@@ -261,6 +322,8 @@ impl Observation {
             remote_address: None,
             remote_port: None,
             task: None,
+            target: None,
+            details: None,
             derived: None,
         }
     }
@@ -395,6 +458,16 @@ impl Observation {
         self
     }
 
+    pub fn target(mut self, target: Option<impl Into<String>>) -> Self {
+        self.target = nonblank(target);
+        self
+    }
+
+    pub fn details(mut self, details: Option<impl Into<String>>) -> Self {
+        self.details = nonblank(details);
+        self
+    }
+
     pub fn task(mut self, attrs: TaskAttrs) -> Self {
         self.task = Some(attrs);
         self
@@ -407,6 +480,7 @@ impl Observation {
             .as_deref()
             .or(self.script_path.as_deref())
             .or(self.file_path.as_deref())
+            .or(self.target.as_deref())
             .or(self.image.as_deref())
             .or(self.script_text.as_deref())
             .unwrap_or("");

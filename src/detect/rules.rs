@@ -115,6 +115,10 @@ pub enum Field {
     /// The name the binary was built with (PE version resource, Sysmon `OriginalFileName`),
     /// lowercased.
     OriginalFileName,
+    /// What the event acted on (target process image, registry key, pipe, URL, share, log).
+    Target,
+    /// More about it (registry value data, access mask, WMI query).
+    Details,
 }
 
 impl Field {
@@ -139,6 +143,8 @@ impl Field {
             Field::Text => "text",
             Field::AnyPath => "any_path",
             Field::OriginalFileName => "original_file_name",
+            Field::Target => "target",
+            Field::Details => "details",
         }
     }
 }
@@ -556,6 +562,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     (
         "builtin:rules/know_normal.toml",
         include_str!("../../rules/know_normal.toml"),
+    ),
+    (
+        "builtin:rules/events.toml",
+        include_str!("../../rules/events.toml"),
     ),
 ];
 

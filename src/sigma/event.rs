@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::parsers::exec_events::ExecEvent;
+use crate::parsers::exec_events::{self, ExecEvent};
 use crate::parsers::powershell::{PsEvent, PsEventKind, ScriptBlock};
 
 /// The Sigma log source an event belongs to.
@@ -81,7 +81,50 @@ pub const SYSMON_FILE: ProducedSource = ProducedSource {
 };
 pub const SECURITY: ProducedSource = ProducedSource {
     view: view(None, "windows", Some("security")),
-    event_ids: &[4697, 4698, 4699, 4700, 4701, 4702],
+    event_ids: &[1102, 4697, 4698, 4699, 4700, 4701, 4702, 5140, 5145],
+};
+const fn sysmon(category: &'static str, event_ids: &'static [u32]) -> ProducedSource {
+    ProducedSource {
+        view: view(Some(category), "windows", Some("sysmon")),
+        event_ids,
+    }
+}
+pub const SYSMON_DRIVER_LOAD: ProducedSource = sysmon("driver_load", &[6]);
+pub const SYSMON_IMAGE_LOAD: ProducedSource = sysmon("image_load", &[7]);
+pub const SYSMON_REMOTE_THREAD: ProducedSource = sysmon("create_remote_thread", &[8]);
+pub const SYSMON_PROCESS_ACCESS: ProducedSource = sysmon("process_access", &[10]);
+pub const SYSMON_REGISTRY_ADD: ProducedSource = sysmon("registry_add", &[12]);
+pub const SYSMON_REGISTRY_DELETE: ProducedSource = sysmon("registry_delete", &[12]);
+pub const SYSMON_REGISTRY_SET: ProducedSource = sysmon("registry_set", &[13]);
+pub const SYSMON_REGISTRY_RENAME: ProducedSource = sysmon("registry_rename", &[14]);
+pub const SYSMON_STREAM_HASH: ProducedSource = sysmon("create_stream_hash", &[15]);
+pub const SYSMON_PIPE: ProducedSource = sysmon("pipe_created", &[17, 18]);
+pub const SYSMON_WMI: ProducedSource = sysmon("wmi_event", &[19, 20, 21]);
+pub const SYSMON_DNS: ProducedSource = sysmon("dns_query", &[22]);
+pub const SYSMON_FILE_DELETE: ProducedSource = sysmon("file_delete", &[23, 26]);
+pub const SYSTEM: ProducedSource = ProducedSource {
+    view: view(None, "windows", Some("system")),
+    event_ids: exec_events::SYSTEM_IDS,
+};
+pub const APPLICATION: ProducedSource = ProducedSource {
+    view: view(None, "windows", Some("application")),
+    event_ids: &[1033, 1034, 1040, 1042, 11707, 11708, 11724, 15281, 15457, 18456, 33205],
+};
+pub const BITS: ProducedSource = ProducedSource {
+    view: view(None, "windows", Some("bits-client")),
+    event_ids: exec_events::BITS_IDS,
+};
+pub const WINRM: ProducedSource = ProducedSource {
+    view: view(None, "windows", Some("winrm")),
+    event_ids: exec_events::WINRM_IDS,
+};
+pub const WMI: ProducedSource = ProducedSource {
+    view: view(None, "windows", Some("wmi")),
+    event_ids: exec_events::WMI_IDS,
+};
+pub const DEFENDER: ProducedSource = ProducedSource {
+    view: view(None, "windows", Some("windefend")),
+    event_ids: exec_events::DEFENDER_IDS,
 };
 pub const TASK_SCHEDULER: ProducedSource = ProducedSource {
     view: view(None, "windows", Some("taskscheduler")),
@@ -146,6 +189,25 @@ pub const PRODUCED_SOURCES: &[ProducedSource] = &[
     SYSMON_FILE,
     SECURITY,
     TASK_SCHEDULER,
+    SYSMON_DRIVER_LOAD,
+    SYSMON_IMAGE_LOAD,
+    SYSMON_REMOTE_THREAD,
+    SYSMON_PROCESS_ACCESS,
+    SYSMON_REGISTRY_ADD,
+    SYSMON_REGISTRY_DELETE,
+    SYSMON_REGISTRY_SET,
+    SYSMON_REGISTRY_RENAME,
+    SYSMON_STREAM_HASH,
+    SYSMON_PIPE,
+    SYSMON_WMI,
+    SYSMON_DNS,
+    SYSMON_FILE_DELETE,
+    SYSTEM,
+    APPLICATION,
+    BITS,
+    WINRM,
+    WMI,
+    DEFENDER,
     PS_SCRIPT,
     PS_MODULE,
     POWERSHELL,
@@ -179,13 +241,57 @@ impl SigmaEvent for ExecEvent {
             ExecEvent::SecurityProcessCreate(_) => SECURITY_PROCESS.view,
             ExecEvent::SysmonNetworkConnect(_) => SYSMON_NETWORK.view,
             ExecEvent::SysmonFileCreate(_) => SYSMON_FILE.view,
-            ExecEvent::SecurityTask(_) | ExecEvent::SecurityServiceInstall(_) => SECURITY.view,
+            ExecEvent::SecurityTask(_)
+            | ExecEvent::SecurityServiceInstall(_)
+            | ExecEvent::SecurityShareAccess(_) => SECURITY.view,
             ExecEvent::TaskSchedulerOp(_) => TASK_SCHEDULER.view,
+            ExecEvent::SysmonDriverLoad(_) => SYSMON_DRIVER_LOAD.view,
+            ExecEvent::SysmonImageLoad(_) => SYSMON_IMAGE_LOAD.view,
+            ExecEvent::SysmonRemoteThread(_) => SYSMON_REMOTE_THREAD.view,
+            ExecEvent::SysmonProcessAccess(_) => SYSMON_PROCESS_ACCESS.view,
+            ExecEvent::SysmonRegistry(r) => match r.header.event_id {
+                13 => SYSMON_REGISTRY_SET.view,
+                14 => SYSMON_REGISTRY_RENAME.view,
+                _ if r
+                    .event_type
+                    .as_deref()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("CreateKey")) =>
+                {
+                    SYSMON_REGISTRY_ADD.view
+                }
+                _ => SYSMON_REGISTRY_DELETE.view,
+            },
+            ExecEvent::SysmonFileStream(_) => SYSMON_STREAM_HASH.view,
+            ExecEvent::SysmonPipe(_) => SYSMON_PIPE.view,
+            ExecEvent::SysmonWmi(_) => SYSMON_WMI.view,
+            ExecEvent::SysmonDnsQuery(_) => SYSMON_DNS.view,
+            ExecEvent::SysmonFileDelete(_) => SYSMON_FILE_DELETE.view,
+            // 1102 is written to Security; 104 to System.
+            ExecEvent::LogCleared(c) if c.header.event_id == 1102 => SECURITY.view,
+            ExecEvent::LogCleared(_)
+            | ExecEvent::SystemServiceInstall(_)
+            | ExecEvent::SystemServiceState(_) => SYSTEM.view,
+            ExecEvent::Application(_) => APPLICATION.view,
+            ExecEvent::Bits(_) => BITS.view,
+            ExecEvent::WinRm(_) => WINRM.view,
+            ExecEvent::WmiActivity(_) => WMI.view,
+            ExecEvent::Defender(_) => DEFENDER.view,
         }
     }
 
     fn field(&self, name: &str) -> Option<Cow<'_, str>> {
         self.sigma_field(name)
+    }
+
+    /// Application events keep their payload in unnamed `Data` strings; Sigma matches `Data`
+    /// against each of them.
+    fn field_values(&self, name: &str) -> Vec<Cow<'_, str>> {
+        match self {
+            ExecEvent::Application(a) if name.eq_ignore_ascii_case("data") => {
+                a.data.iter().map(|d| Cow::Borrowed(d.as_str())).collect()
+            }
+            _ => self.field(name).into_iter().collect(),
+        }
     }
 
     fn keywords(&self) -> Vec<Cow<'_, str>> {
@@ -211,6 +317,26 @@ impl SigmaEvent for ExecEvent {
                 &["ServiceName", "ServiceFileName", "ServiceAccount"]
             }
             ExecEvent::TaskSchedulerOp(_) => &["TaskName", "ActionName", "Path", "UserContext"],
+            ExecEvent::SysmonDriverLoad(_) => &["ImageLoaded", "Signature"],
+            ExecEvent::SysmonImageLoad(_) => &["Image", "ImageLoaded", "OriginalFileName"],
+            ExecEvent::SysmonRemoteThread(_) | ExecEvent::SysmonProcessAccess(_) => {
+                &["SourceImage", "TargetImage", "CallTrace"]
+            }
+            ExecEvent::SysmonRegistry(_) => &["Image", "TargetObject", "Details", "NewName"],
+            ExecEvent::SysmonFileStream(_) => &["Image", "TargetFilename", "Contents"],
+            ExecEvent::SysmonPipe(_) => &["Image", "PipeName"],
+            ExecEvent::SysmonWmi(_) => &["Name", "Query", "Destination", "Consumer", "Filter"],
+            ExecEvent::SysmonDnsQuery(_) => &["Image", "QueryName", "QueryResults"],
+            ExecEvent::SysmonFileDelete(_) => &["Image", "TargetFilename"],
+            ExecEvent::SecurityShareAccess(_) => &["ShareName", "RelativeTargetName", "IpAddress"],
+            ExecEvent::LogCleared(_) => &["SubjectUserName", "Channel"],
+            ExecEvent::SystemServiceInstall(_) => &["ServiceName", "ImagePath", "AccountName"],
+            ExecEvent::SystemServiceState(_) => &["param1", "param2", "param3", "param4"],
+            ExecEvent::Bits(_) => &["jobTitle", "url", "processPath", "RemoteName", "LocalName"],
+            ExecEvent::WinRm(_) => &["connection", "resourceUri", "username"],
+            ExecEvent::WmiActivity(_) => &["Operation", "Query", "CONSUMER", "PossibleCause"],
+            ExecEvent::Defender(_) => &["Threat Name", "Path", "Process Name"],
+            ExecEvent::Application(_) => return self.field_values("Data"),
         };
         keyword_fields(self, names)
     }

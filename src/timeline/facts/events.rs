@@ -34,19 +34,28 @@ fn task_content_command(xml: &str) -> Option<String> {
 }
 
 pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut Vec<TimelineEntry>) {
-    let header = match ev {
-        ExecEvent::SysmonProcessCreate(s) => &s.header,
-        ExecEvent::SysmonNetworkConnect(s) => &s.header,
-        ExecEvent::SysmonFileCreate(s) => &s.header,
-        ExecEvent::SecurityProcessCreate(s) => &s.header,
-        ExecEvent::SecurityTask(s) => &s.header,
-        ExecEvent::SecurityServiceInstall(s) => &s.header,
-        ExecEvent::TaskSchedulerOp(s) => &s.header,
-    };
+    let header = ev.header();
     let Some(t) = header.time.filter(usable) else {
         return;
     };
     let id = header.event_id;
+    if let Some(facts) = ev.context_facts() {
+        let mut e = entry(at, &t, "Event Logged", facts.kind, facts.message);
+        e.computer = some_text(&header.computer);
+        e.event_id = Some(id);
+        e.event_record_id = Some(header.record_id);
+        e.channel = some_text(&header.channel);
+        e.user_sid = header.user_sid.clone();
+        e.source_path = some_text(source_path);
+        e.pid = facts.pid;
+        e.image = ev.image().map(str::to_string);
+        e.user = ev.user().map(str::to_string);
+        e.path = facts.path;
+        e.command_line = facts.command_line;
+        e.process_guid = facts.process_guid;
+        out.push(e);
+        return;
+    }
     let (kind, message) = match ev {
         ExecEvent::SysmonProcessCreate(s) => (
             "sysmon_process_create",
@@ -122,6 +131,8 @@ pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut V
                 suffix(s.path.as_deref().or(s.action_name.as_deref()))
             ),
         ),
+        // Described by `context_facts` above.
+        _ => return,
     };
     let mut e = entry(at, &t, "Event Logged", kind, message);
     e.computer = some_text(&header.computer);
@@ -197,6 +208,7 @@ pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut V
             e.pid = s.process_id;
             e.image = s.path.clone();
         }
+        _ => {}
     }
     out.push(e);
 }
