@@ -8,6 +8,7 @@
 
 mod budgets;
 mod cli_messages;
+mod context_events;
 mod detect;
 mod encryption;
 mod execution_events;

@@ -213,8 +213,9 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
             };
             vec![o]
         }
+        // 5860 (temporary subscription) lives only as long as its client: an operation.
         ExecEvent::WmiActivity(e) => match e.header.event_id {
-            5860 | 5861 => vec![
+            5861 => vec![
                 Observation::new(K::WmiSubscription, evidence)
                     .timestamp(e.header.time)
                     .user(e.user.clone())
@@ -233,7 +234,7 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
                     .pids(e.client_process_id, None)
                     .user(e.user.clone())
                     .image(e.host_process.clone())
-                    .command_line(e.operation.clone())
+                    .command_line(e.operation.clone().or_else(|| e.query.clone()))
                     .file(e.provider_path.clone(), None)
                     .remote(e.client_machine.clone(), None)
                     .details(e.result_code.clone()),
