@@ -135,7 +135,11 @@ fn context_events_are_typed_and_raise_their_technique() {
             for e in f["evidence"].as_array().unwrap() {
                 if e["member"] == "records/execution_events.jsonl" {
                     let line = e["line"].as_u64().unwrap() as usize;
-                    assert!(line >= 1 && line <= records.len(), "{}: line {line}", c.sample);
+                    assert!(
+                        line >= 1 && line <= records.len(),
+                        "{}: line {line}",
+                        c.sample
+                    );
                 }
             }
         }

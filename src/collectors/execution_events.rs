@@ -1,4 +1,4 @@
-//! `execution_events`: process, task and service events from Windows event logs.
+//! `execution_events`: process, task, service and related events from Windows event logs.
 //!
 //! Artifacts, under `%SystemRoot%\System32\winevt\Logs\` (profile option `logs`):
 //! - `Microsoft-Windows-Sysmon%4Operational.evtx`: Sysmon 1 process create (image, command
@@ -9,7 +9,12 @@
 //!   disabled / updated, with the task XML;
 //! - `Microsoft-Windows-TaskScheduler%4Operational.evtx`: task registered (106), updated (140),
 //!   deleted (141), action started/completed (200/201), process launched (129), and the
-//!   other task-lifecycle ids `crate::parsers::exec_events` types.
+//!   other task-lifecycle ids `crate::parsers::exec_events` types;
+//! - the logs that say what else an execution did (`crate::parsers::exec_events::context`):
+//!   Sysmon 6-8/10/12-15/17-23/26 (module loads, injection, registry, pipes, WMI, DNS),
+//!   Security 5140/5145/1102, `System.evtx` (7045 service installed, 7000/7009/7034/7036/7040,
+//!   104), `Application.evtx` (SQL Server and Windows Installer), and the BITS-Client, WinRM,
+//!   WMI-Activity and Windows Defender Operational logs.
 //!
 //! What we record (`records/execution_events.jsonl`, see `crate::record::ExecutionEventRecord`):
 //! one `event` record per typed event (`kind` names it; fields named plainly, System fields

@@ -145,11 +145,7 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
                 .image(e.source_image.clone())
                 .user(e.source_user.clone())
                 .target(e.target_image.clone())
-                .details(
-                    e.start_module
-                        .clone()
-                        .or_else(|| e.start_function.clone()),
-                ),
+                .details(e.start_module.clone().or_else(|| e.start_function.clone())),
         ],
         ExecEvent::SysmonProcessAccess(e) => vec![
             Observation::new(K::ProcessAccess, evidence)

@@ -138,12 +138,12 @@ fn logsource_matches(rule: &LogSource, view: &LogSourceView) -> bool {
     };
     // `registry_event` is Sigma's umbrella for registry_add/delete/set/rename (Sysmon 12-14).
     let category = match (&rule.category, view.category) {
-        (Some(w), Some(h)) if w.eq_ignore_ascii_case("registry_event") => h.starts_with("registry_"),
+        (Some(w), Some(h)) if w.eq_ignore_ascii_case("registry_event") => {
+            h.starts_with("registry_")
+        }
         _ => eq(&rule.category, view.category),
     };
-    category
-        && eq(&rule.product, Some(view.product))
-        && eq(&rule.service, view.service)
+    category && eq(&rule.product, Some(view.product)) && eq(&rule.service, view.service)
 }
 
 /// An item that requires an EventID none of the matching log sources produce can never hold.

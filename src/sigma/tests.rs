@@ -174,8 +174,8 @@ fn unsupported_rules_say_why() {
             other => panic!("{why}: {other:?}"),
         }
     }
-    let other_source = "title: x\nlogsource:\n  category: registry_set\n  product: windows\n\
-                        detection:\n  sel:\n    TargetObject: a\n  condition: sel\n";
+    let other_source = "title: x\nlogsource:\n  category: raw_access_thread\n  product: windows\n\
+                        detection:\n  sel:\n    Device: a\n  condition: sel\n";
     assert!(matches!(
         load_rule(other_source, "x"),
         Err(RuleProblem::Unsupported { reason, .. }) if reason.contains("log source")

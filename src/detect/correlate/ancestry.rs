@@ -89,6 +89,27 @@ struct GuidFacts {
     parent: Option<String>,
     image: Option<String>,
     command_line: Option<String>,
+    time: Option<crate::record::Timestamp>,
+}
+
+/// The key of a process event: its Sysmon ProcessGuid, else (Security 4688, which logs no
+/// guid) its process id. A pid key only joins a parent logged no later than the child, since
+/// Windows reuses pids.
+fn own_key(o: &Observation) -> Option<String> {
+    match (&o.process_guid, o.pid) {
+        (Some(g), _) => Some(g.to_ascii_lowercase()),
+        (None, Some(pid)) => Some(format!("pid:{pid}")),
+        (None, None) => None,
+    }
+}
+
+fn parent_key(o: &Observation) -> Option<String> {
+    match (&o.parent_process_guid, &o.process_guid, o.ppid) {
+        (Some(g), _, _) => Some(g.to_ascii_lowercase()),
+        // A Sysmon event without a parent guid has none to join by pid either.
+        (None, None, Some(ppid)) if ppid != 0 => Some(format!("pid:{ppid}")),
+        _ => None,
+    }
 }
 
 impl GuidIndex {
@@ -105,14 +126,12 @@ impl GuidIndex {
         if o.kind != ObservationKind::ProcessEvent {
             return;
         }
-        let Some(guid) = o.process_guid.as_ref().map(|g| g.to_ascii_lowercase()) else {
+        let Some(guid) = own_key(o) else {
             return;
         };
         let facts = GuidFacts {
-            parent: o
-                .parent_process_guid
-                .as_ref()
-                .map(|g| g.to_ascii_lowercase()),
+            parent: parent_key(o),
+            time: o.timestamp,
             image: o.image.clone(),
             command_line: o
                 .command_line
@@ -134,19 +153,25 @@ impl GuidIndex {
         if o.kind != ObservationKind::ProcessEvent {
             return;
         }
-        let own = o.process_guid.as_ref().map(|g| g.to_ascii_lowercase());
+        let own = own_key(o);
         let mut seen: Vec<String> = own.into_iter().collect();
         let mut chain: Vec<&GuidFacts> = Vec::new();
-        let mut next = o
-            .parent_process_guid
-            .as_ref()
-            .map(|g| g.to_ascii_lowercase());
+        let mut next = parent_key(o);
+        let mut child_time = o.timestamp;
         while chain.len() < MAX_DEPTH {
             let Some(g) = next.take() else { break };
             if seen.contains(&g) {
                 break;
             }
             let Some(facts) = self.map.get(&g) else { break };
+            if g.starts_with("pid:")
+                && let (Some(parent), Some(child)) = (facts.time, child_time)
+                && parent > child
+            {
+                // A later process that reused the pid, not the parent.
+                break;
+            }
+            child_time = facts.time.or(child_time);
             seen.push(g);
             chain.push(facts);
             next = facts.parent.clone();
@@ -162,5 +187,53 @@ impl GuidIndex {
             .first()
             .and_then(|f| f.image.clone().map(|img| (img, f.command_line.clone())));
         apply_parent(o, parent, names);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::observation::{EvidenceRef, Observation, ObservationKind};
+    use super::GuidIndex;
+    use chrono::TimeZone;
+
+    fn ev4688(pid: u32, ppid: u32, image: &str, minute: u32) -> Observation {
+        Observation::new(ObservationKind::ProcessEvent, EvidenceRef::new("m", 1))
+            .timestamp(
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 1, 1, 10, minute, 0)
+                    .single(),
+            )
+            .pids(Some(pid), Some(ppid))
+            .image(Some(image))
+    }
+
+    #[test]
+    fn security_4688_parents_join_by_creator_pid_logged_earlier() {
+        let mut idx = GuidIndex::new(16);
+        let wmi = ev4688(100, 4, r"C:\Windows\System32\wbem\WmiPrvSE.exe", 0);
+        idx.insert(&wmi);
+        let mut child = ev4688(200, 100, r"C:\Windows\System32\calc.exe", 1);
+        idx.enrich(&mut child);
+        assert_eq!(child.ancestry, vec!["wmiprvse.exe".to_string()]);
+        assert!(
+            child
+                .parent_image
+                .as_deref()
+                .unwrap()
+                .ends_with("WmiPrvSE.exe")
+        );
+        // A process that took pid 100 after the child started is not its parent.
+        let mut idx = GuidIndex::new(16);
+        idx.insert(&ev4688(100, 4, r"C:\Windows\notepad.exe", 5));
+        let mut child = ev4688(200, 100, r"C:\Windows\System32\calc.exe", 1);
+        idx.enrich(&mut child);
+        assert!(child.parent_image.is_none() && child.ancestry.is_empty());
+        // A pid loop ends.
+        let mut idx = GuidIndex::new(16);
+        idx.insert(&ev4688(1, 2, "a.exe", 0));
+        idx.insert(&ev4688(2, 1, "b.exe", 0));
+        let mut c = ev4688(3, 1, "c.exe", 0);
+        idx.enrich(&mut c);
+        assert_eq!(c.ancestry, vec!["a.exe".to_string(), "b.exe".to_string()]);
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One event record, with the fields a triage report needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct RawEvent {
     /// The record header's record id. Normally equal to `System/EventRecordID`, but filtered

@@ -10,6 +10,9 @@
 //!   enabled / disabled / updated.
 //! - `Microsoft-Windows-TaskScheduler%4Operational.evtx` — task registration, triggers, task
 //!   and action start/finish, and the process a task launched.
+//! - Everything else an execution leaves in the logs (Sysmon module loads, injection,
+//!   registry, pipes and WMI; Security share access and log clearing; System services; BITS,
+//!   WinRM, WMI-Activity, Defender; SQL Server and Windows Installer): see [`context`].
 //!
 //! We record one typed struct per event with the System header (record id, time, ids,
 //! computer) and the EventData fields under snake_case names; numbers that Windows renders as
@@ -26,7 +29,7 @@
 //! installed in the system"; Microsoft-Windows-TaskScheduler manifest; Sigma
 //! `windows-audit` / `sysmon` field mappings.
 
-mod context;
+pub mod context;
 mod describe;
 mod fields;
 mod header;
@@ -39,9 +42,9 @@ mod tests;
 
 pub use context::{
     ApplicationEvent, ApplicationSource, BitsEvent, DefenderEvent, LogCleared, SecurityShareAccess,
-    SysmonDnsQuery, SysmonDriverLoad, SysmonFileDelete, SysmonFileStream, SysmonImageLoad, SysmonPipe,
-    SysmonProcessAccess, SysmonRegistry, SysmonRemoteThread, SysmonWmi, SystemServiceInstall,
-    SystemServiceState, WinRmEvent, WmiActivity,
+    SysmonDnsQuery, SysmonDriverLoad, SysmonFileDelete, SysmonFileStream, SysmonImageLoad,
+    SysmonPipe, SysmonProcessAccess, SysmonRegistry, SysmonRemoteThread, SysmonWmi,
+    SystemServiceInstall, SystemServiceState, WinRmEvent, WmiActivity,
 };
 pub use describe::ContextFacts;
 pub use fields::parse_hashes;
@@ -91,7 +94,8 @@ pub const DEFENDER_CHANNEL: &str = "Microsoft-Windows-Windows Defender/Operation
 
 /// Event ids typed per source (besides Sysmon 1/3/11, Security 4688/4697/4698-4702 and Task
 /// Scheduler), for the Sigma log-source table and the docs.
-pub const SYSMON_CONTEXT_IDS: &[u32] = &[6, 7, 8, 10, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22, 23, 26];
+pub const SYSMON_CONTEXT_IDS: &[u32] =
+    &[6, 7, 8, 10, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22, 23, 26];
 pub const SECURITY_CONTEXT_IDS: &[u32] = &[1102, 5140, 5145];
 pub const SYSTEM_IDS: &[u32] = &[104, 7000, 7009, 7034, 7036, 7040, 7045];
 pub const SQL_SERVER_IDS: &[u32] = &[15281, 15457, 18456, 33205];
@@ -183,20 +187,28 @@ pub fn exec_event_from_raw(ev: &RawEvent) -> Option<ExecEvent> {
                 ev, d,
             ))),
             11 => Some(ExecEvent::SysmonFileCreate(sysmon_file_create(ev, d))),
-            6 => Some(ExecEvent::SysmonDriverLoad(SysmonDriverLoad::from_data(ev, d))),
-            7 => Some(ExecEvent::SysmonImageLoad(SysmonImageLoad::from_data(ev, d))),
-            8 => Some(ExecEvent::SysmonRemoteThread(SysmonRemoteThread::from_data(
+            6 => Some(ExecEvent::SysmonDriverLoad(SysmonDriverLoad::from_data(
                 ev, d,
             ))),
+            7 => Some(ExecEvent::SysmonImageLoad(SysmonImageLoad::from_data(
+                ev, d,
+            ))),
+            8 => Some(ExecEvent::SysmonRemoteThread(
+                SysmonRemoteThread::from_data(ev, d),
+            )),
             10 => Some(ExecEvent::SysmonProcessAccess(
                 SysmonProcessAccess::from_data(ev, d),
             )),
             12..=14 => Some(ExecEvent::SysmonRegistry(SysmonRegistry::from_data(ev, d))),
-            15 => Some(ExecEvent::SysmonFileStream(SysmonFileStream::from_data(ev, d))),
+            15 => Some(ExecEvent::SysmonFileStream(SysmonFileStream::from_data(
+                ev, d,
+            ))),
             17 | 18 => Some(ExecEvent::SysmonPipe(SysmonPipe::from_data(ev, d))),
             19..=21 => Some(ExecEvent::SysmonWmi(SysmonWmi::from_data(ev, d))),
             22 => Some(ExecEvent::SysmonDnsQuery(SysmonDnsQuery::from_data(ev, d))),
-            23 | 26 => Some(ExecEvent::SysmonFileDelete(SysmonFileDelete::from_data(ev, d))),
+            23 | 26 => Some(ExecEvent::SysmonFileDelete(SysmonFileDelete::from_data(
+                ev, d,
+            ))),
             _ => None,
         }
     } else if is(SECURITY_PROVIDER, SECURITY_CHANNEL) {
@@ -242,16 +254,16 @@ pub fn exec_event_from_raw(ev: &RawEvent) -> Option<ExecEvent> {
             _ => None,
         }
     } else if ev.channel.trim().eq_ignore_ascii_case(APPLICATION_CHANNEL) {
-        let source = if context::is_sql_server(&ev.provider) && SQL_SERVER_IDS.contains(&ev.event_id)
-        {
-            ApplicationSource::SqlServer
-        } else if ev.provider.trim().eq_ignore_ascii_case(MSI_PROVIDER)
-            && MSI_IDS.contains(&ev.event_id)
-        {
-            ApplicationSource::WindowsInstaller
-        } else {
-            return None;
-        };
+        let source =
+            if context::is_sql_server(&ev.provider) && SQL_SERVER_IDS.contains(&ev.event_id) {
+                ApplicationSource::SqlServer
+            } else if ev.provider.trim().eq_ignore_ascii_case(MSI_PROVIDER)
+                && MSI_IDS.contains(&ev.event_id)
+            {
+                ApplicationSource::WindowsInstaller
+            } else {
+                return None;
+            };
         Some(ExecEvent::Application(ApplicationEvent::from_data(
             ev, d, source,
         )))

@@ -165,16 +165,16 @@ fn security_counts_match_sources() {
             2,
             vec![(4698, 1), (4699, 1)],
         ),
-        // 1102 (log cleared) is not typed.
+        // 1102 (log cleared, provider Microsoft-Windows-Eventlog) is typed as `log_cleared`.
         (
             format!("{md}ID4688-Certutil download.evtx"),
             2,
-            vec![(4688, 1)],
+            vec![(1102, 1), (4688, 1)],
         ),
         (
             "security/deepbluecli/psattack-security.evtx".into(),
             24,
-            vec![(4688, 23)],
+            vec![(1102, 1), (4688, 23)],
         ),
         (
             "security/evtx-attack-samples/temp_scheduled_task_4698_4699.evtx".into(),
@@ -486,13 +486,15 @@ fn security_4688_without_command_line() {
 fn old_4688_schema_lacks_parent() {
     // Windows 7: no ParentProcessName / Target* / MandatoryLabel.
     let (evs, _) = load("security/deepbluecli/psattack-security.evtx");
-    let ExecEvent::SecurityProcessCreate(p) = &evs[0] else {
-        panic!()
+    let Some(ExecEvent::SecurityProcessCreate(p)) = evs.iter().find(|e| e.is_process_creation())
+    else {
+        panic!("no 4688")
     };
+    let first = evs.iter().find(|e| e.is_process_creation()).unwrap();
     assert!(p.parent_process_name.is_none() && p.mandatory_label.is_none());
     assert!(p.command_line.is_some() && p.new_process_id.is_some());
     assert_eq!(p.token_elevation_type, Some(TokenElevationType::Limited));
-    assert_eq!(evs[0].parent_image(), None);
+    assert_eq!(first.parent_image(), None);
 }
 
 #[test]
@@ -1067,4 +1069,119 @@ fn garbage_and_truncated_streams_do_not_panic() {
         ControlFlow::Break(())
     });
     assert_eq!(n, 1);
+}
+
+/// Every context event of the corpus samples: typed by provider + channel + id, survives a
+/// JSON round trip, and answers each of its logged EventData/UserData names through
+/// `sigma_field` (so Sigma rules on raw names see what the record holds).
+#[test]
+fn context_events_round_trip_and_answer_their_logged_names() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/evtx/");
+    let files = [
+        "EVTX-ATTACK-SAMPLES/Execution/windows_bits_4_59_60_lolbas desktopimgdownldr.evtx",
+        "EVTX-ATTACK-SAMPLES/Execution/rogue_msi_url_1040_1042.evtx",
+        "EVTX-ATTACK-SAMPLES/Privilege Escalation/System_7045_namedpipe_privesc.evtx",
+        "EVTX-ATTACK-SAMPLES/Execution/Sysmon_meterpreter_ReflectivePEInjection_to_notepad_.evtx",
+        "EVTX-to-MITRE-Attack/TA0002-Execution/T1569.002-Service execution/ID5145-remote service creation over SMB.evtx",
+        "EVTX-to-MITRE-Attack/TA0002-Execution/T1047-Windows Management Instrumentation/ID3-7-10-Suspicious DLL loaded (CME+Mimikatz).evtx",
+    ];
+    let mut kinds = BTreeSet::new();
+    for rel in files {
+        let f = File::open(format!("{corpus}{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        crate::parsers::evtx_read::read_events(f, |raw| {
+            let Some(ev) = exec_event_from_raw(&raw) else {
+                return ControlFlow::Continue(());
+            };
+            let v = serde_json::to_value(&ev).unwrap();
+            kinds.insert(v["kind"].as_str().unwrap().to_string());
+            assert_eq!(serde_json::from_value::<ExecEvent>(v).unwrap(), ev, "{rel}");
+            if ev.context_facts().is_some() && !matches!(ev, ExecEvent::Application(_)) {
+                for (name, value) in raw.data.named.iter().chain(&raw.data.user_fields) {
+                    if value.trim().is_empty() || name == "UtcTime" || name == "CreationUtcTime" {
+                        continue;
+                    }
+                    let known = ev.sigma_field(name);
+                    // Fields irsnap does not type (e.g. BITS `fileTime`) answer None; a typed
+                    // one must answer with the logged text (numbers may drop leading zeros).
+                    if let Some(got) = known {
+                        let same = got == value.as_str()
+                            || parse_uint(&got).is_some() && parse_uint(&got) == parse_uint(value)
+                            || got.eq_ignore_ascii_case(value);
+                        assert!(same, "{rel}: {name} = {value:?} answered {got:?}");
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("{rel}: {e}"));
+    }
+    for k in [
+        "bits",
+        "application",
+        "system_service_install",
+        "sysmon_remote_thread",
+        "sysmon_process_access",
+        "sysmon_image_load",
+        "security_share_access",
+    ] {
+        assert!(kinds.contains(k), "no {k} in {kinds:?}");
+    }
+}
+
+#[test]
+fn context_events_with_empty_or_hostile_data_type_without_panicking() {
+    use crate::parsers::evtx_read::RawEvent;
+    let channels = [
+        (SYSMON_PROVIDER, SYSMON_CHANNEL, SYSMON_CONTEXT_IDS),
+        (SECURITY_PROVIDER, SECURITY_CHANNEL, &[5140, 5145][..]),
+        (SCM_PROVIDER, SYSTEM_CHANNEL, SYSTEM_IDS),
+        (BITS_PROVIDER, BITS_CHANNEL, BITS_IDS),
+        (WINRM_PROVIDER, WINRM_CHANNEL, WINRM_IDS),
+        (WMI_PROVIDER, WMI_CHANNEL, WMI_IDS),
+        (DEFENDER_PROVIDER, DEFENDER_CHANNEL, DEFENDER_IDS),
+        ("MSSQL$X", APPLICATION_CHANNEL, SQL_SERVER_IDS),
+        (MSI_PROVIDER, APPLICATION_CHANNEL, MSI_IDS),
+    ];
+    let long = "é".repeat(100_000);
+    for (provider, channel, ids) in channels {
+        for &id in ids {
+            for data in [
+                EventData::default(),
+                EventData {
+                    named: vec![
+                        ("ProcessId".into(), "0xZZ".into()),
+                        ("UtcTime".into(), "not a time".into()),
+                        ("Signed".into(), "maybe".into()),
+                        ("IpPort".into(), "99999".into()),
+                        ("url".into(), long.clone()),
+                    ],
+                    unnamed: vec![long.clone(), String::new()],
+                    ..EventData::default()
+                },
+            ] {
+                let raw = RawEvent {
+                    event_id: id,
+                    provider: provider.into(),
+                    channel: channel.into(),
+                    data,
+                    ..RawEvent::default()
+                };
+                let ev = exec_event_from_raw(&raw)
+                    .unwrap_or_else(|| panic!("{provider} {id} not typed"));
+                let facts = ev.context_facts().expect("context facts");
+                assert!(!facts.kind.is_empty() && !facts.message.is_empty());
+                if let ExecEvent::Application(a) = &ev {
+                    assert!(a.data.iter().all(|d| d.len() <= 64 * 1024));
+                }
+            }
+        }
+    }
+    // The same ids from another provider are not ours.
+    let raw = RawEvent {
+        event_id: 7045,
+        provider: "Not-SCM".into(),
+        channel: SYSTEM_CHANNEL.into(),
+        ..RawEvent::default()
+    };
+    assert!(exec_event_from_raw(&raw).is_none());
 }
