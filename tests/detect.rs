@@ -919,6 +919,69 @@ fn script_host_with_public_connection_is_execution_to_c2() {
 }
 
 #[test]
+fn office_to_script_host_to_public_address_is_the_user_action_chain() {
+    let ev = |line: u64, guid: &str, parent: &str, image: &str| {
+        Observation::new(
+            ObservationKind::ProcessEvent,
+            EvidenceRef::new("records/execution_events.jsonl", line),
+        )
+        .guids(Some(guid.into()), Some(parent.into()))
+        .image(Some(image))
+    };
+    let word = ev(
+        1,
+        "{1}",
+        "{0}",
+        r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE",
+    );
+    let cmd = ev(2, "{2}", "{1}", r"C:\Windows\System32\cmd.exe")
+        .command_line(Some("cmd.exe /c powershell -nop -w hidden -c iex $x"));
+    let ps = ev(
+        3,
+        "{3}",
+        "{2}",
+        r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+    )
+    .command_line(Some("powershell -nop -w hidden -c iex $x"));
+    // Sysmon 3 of the PowerShell process: no parent logged, only its ProcessGuid.
+    let conn = |line: u64, addr: &str| {
+        Observation::new(
+            ObservationKind::NetworkConnection,
+            EvidenceRef::new("records/execution_events.jsonl", line),
+        )
+        .guids(Some("{3}".into()), None)
+        .image(Some(
+            r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+        ))
+        .remote(Some(addr), Some(443))
+    };
+    let f = findings_for(&[word, cmd, ps, conn(4, "198.51.99.9"), conn(5, "10.1.2.3")]);
+    let chain: Vec<&Finding> = f
+        .iter()
+        .filter(|f| f.rule_id == "corr-user-action-to-c2")
+        .collect();
+    assert_eq!(chain.len(), 1, "{:?}", rule_ids(&f));
+    assert_eq!(chain[0].severity, Severity::Critical);
+    assert!(chain[0].techniques.iter().any(|t| t == "T1204.002"));
+    assert!(
+        chain[0].summary.starts_with("winword.exe"),
+        "{}",
+        chain[0].summary
+    );
+    // Without a user app in the chain it stays the plain execution → C2 join.
+    let svc = ev(1, "{1}", "{0}", r"C:\Windows\System32\services.exe");
+    let ps = ev(
+        3,
+        "{3}",
+        "{1}",
+        r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+    );
+    let f = findings_for(&[svc, ps, conn(4, "198.51.99.9")]);
+    assert!(rule_ids(&f).contains(&"corr-exec-to-c2"));
+    assert!(!rule_ids(&f).contains(&"corr-user-action-to-c2"));
+}
+
+#[test]
 fn office_child_and_ancestry_rebuilt_by_pid() {
     let word = Observation::new(
         ObservationKind::Process,

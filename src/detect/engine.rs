@@ -193,6 +193,7 @@ impl<'e> Detector<'e> {
             return;
         }
         self.guids.enrich(&mut o);
+        self.guids.enrich_connection(&mut o);
         if !self.preindexed {
             self.guids.insert(&o);
             self.staged.insert(&o);

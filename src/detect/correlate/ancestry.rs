@@ -148,6 +148,42 @@ impl GuidIndex {
         }
     }
 
+    /// Fill a Sysmon 3 connection's image (when absent) and ancestry from the process event
+    /// of its ProcessGuid, so joins see who started the process that called out.
+    pub fn enrich_connection(&self, o: &mut Observation) {
+        if o.kind != ObservationKind::NetworkConnection || !o.ancestry.is_empty() {
+            return;
+        }
+        let Some(guid) = o.process_guid.as_ref().map(|g| g.to_ascii_lowercase()) else {
+            return;
+        };
+        let Some(own) = self.map.get(&guid) else {
+            return;
+        };
+        if o.image.is_none()
+            && let Some(img) = &own.image
+        {
+            o.image_name = Some(image_name(img));
+            o.image = Some(img.clone());
+        }
+        let mut seen = vec![guid];
+        let mut names = Vec::new();
+        let mut next = own.parent.clone();
+        while names.len() < MAX_DEPTH {
+            let Some(g) = next.take() else { break };
+            if seen.contains(&g) {
+                break;
+            }
+            let Some(facts) = self.map.get(&g) else { break };
+            if let Some(img) = &facts.image {
+                names.push(image_name(img));
+            }
+            next = facts.parent.clone();
+            seen.push(g);
+        }
+        o.ancestry = names;
+    }
+
     /// Fill a process event's parent and ancestry from the events indexed so far.
     pub fn enrich(&self, o: &mut Observation) {
         if o.kind != ObservationKind::ProcessEvent {
@@ -205,6 +241,36 @@ mod tests {
             )
             .pids(Some(pid), Some(ppid))
             .image(Some(image))
+    }
+
+    #[test]
+    fn sysmon_connection_gets_the_ancestry_of_its_process() {
+        let mut idx = GuidIndex::new(16);
+        let ev = |guid: &str, parent: &str, image: &str| {
+            Observation::new(ObservationKind::ProcessEvent, EvidenceRef::new("m", 1))
+                .guids(Some(guid.into()), Some(parent.into()))
+                .image(Some(image))
+        };
+        idx.insert(&ev(
+            "{a}",
+            "{0}",
+            r"C:\Program Files\Microsoft Office\WINWORD.EXE",
+        ));
+        idx.insert(&ev("{b}", "{a}", r"C:\Windows\System32\cmd.exe"));
+        idx.insert(&ev(
+            "{c}",
+            "{b}",
+            r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+        ));
+        let mut conn =
+            Observation::new(ObservationKind::NetworkConnection, EvidenceRef::new("m", 2))
+                .guids(Some("{C}".into()), None);
+        idx.enrich_connection(&mut conn);
+        assert_eq!(conn.image_name.as_deref(), Some("powershell.exe"));
+        assert_eq!(
+            conn.ancestry,
+            vec!["cmd.exe".to_string(), "winword.exe".to_string()]
+        );
     }
 
     #[test]

@@ -73,6 +73,38 @@ const C2_INTERPRETERS: &[&str] = &[
 
 /// The join finding of one connection, if its owner is a script host, shell, memory-only
 /// image or temp-path process talking to a public address.
+/// Programs a person works in: a shell or script host under one of them calling out is the
+/// user-action → script → callback chain (a macro, a downloaded .js, an archive's .lnk).
+const USER_APPS: &[&str] = &[
+    "winword",
+    "excel",
+    "powerpnt",
+    "outlook",
+    "msaccess",
+    "mspub",
+    "onenote",
+    "visio",
+    "acrord32",
+    "acrobat",
+    "foxitpdfreader",
+    "chrome",
+    "msedge",
+    "firefox",
+    "iexplore",
+    "brave",
+    "opera",
+    "thunderbird",
+    "winrar",
+    "7zfm",
+    "7zg",
+    "winzip64",
+    "explorer",
+    "teams",
+    "slack",
+    "discord",
+    "zoom",
+];
+
 pub fn exec_to_c2(conn: &Observation, procs: &ProcIndex) -> Option<Finding> {
     if conn.kind != ObservationKind::NetworkConnection {
         return None;
@@ -147,6 +179,32 @@ pub fn exec_to_c2(conn: &Observation, procs: &ProcIndex) -> Option<Finding> {
             matched,
         );
         f.summary = snippet(&format!("{image} → {remote}"), 0, 0, 300);
+        // The whole chain: who started the script host (live snapshot by pid, Sysmon by
+        // ProcessGuid, filled in before this runs).
+        let ancestry = match proc_obs {
+            Some(p) if conn.ancestry.is_empty() => &p.ancestry,
+            _ => &conn.ancestry,
+        };
+        let user_app = ancestry
+            .iter()
+            .find(|a| USER_APPS.contains(&strip_exe(a)))
+            .filter(|_| C2_HOSTS.contains(&base) || C2_INTERPRETERS.contains(&base));
+        if let Some(app) = user_app {
+            f.rule_id = "corr-user-action-to-c2".into();
+            f.title =
+                "Program started from an Office app, browser, mail or archive tool connected out"
+                    .into();
+            f.description = "A document, page, mail or archive opened by a person started a script host or shell that then called a public address: the user-execution → script → C2 chain.".into();
+            f.techniques = vec!["T1204.002".into(), "T1059".into(), "T1071".into()];
+            f.tactic = Tactic::Execution;
+            f.tactic_id = Tactic::Execution.id().to_string();
+            f.severity = Severity::Critical;
+            f.matched.push(MatchedValue {
+                field: "ancestry".into(),
+                value: snippet(&ancestry.join(" ← "), 0, 0, 300),
+            });
+            f.summary = snippet(&format!("{app} → … → {image} → {remote}"), 0, 0, 300);
+        }
         Some(f)
     }
 }
