@@ -25,9 +25,11 @@ use super::observation::{
 use super::rules::{Severity, Tactic};
 
 mod ancestry;
+mod burst;
 mod c2;
 
 pub use ancestry::{GuidIndex, enrich_snapshot};
+pub use burst::BurstIndex;
 pub use c2::{ProcIndex, exec_to_c2};
 
 /// Longest ancestry chain rebuilt (also guards against pid/guid loops).
