@@ -130,30 +130,31 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
         ExecEvent::SysmonImageLoad(e) => vec![
             Observation::new(K::ImageLoad, evidence)
                 .timestamp(e.utc_time.or(e.header.time))
-                .pids(e.process_id, None)
-                .guids(e.process_guid.clone(), None)
-                .image(e.image.clone())
-                .user(e.user.clone())
+                .actor(e.process_id, &e.process_guid, &e.image, &e.user)
                 .file(e.image_loaded.clone(), None)
                 .details(image_load_details(e)),
         ],
         ExecEvent::SysmonRemoteThread(e) => vec![
             Observation::new(K::RemoteThread, evidence)
                 .timestamp(e.utc_time.or(e.header.time))
-                .pids(e.source_process_id, None)
-                .guids(e.source_process_guid.clone(), None)
-                .image(e.source_image.clone())
-                .user(e.source_user.clone())
+                .actor(
+                    e.source_process_id,
+                    &e.source_process_guid,
+                    &e.source_image,
+                    &e.source_user,
+                )
                 .target(e.target_image.clone())
                 .details(e.start_module.clone().or_else(|| e.start_function.clone())),
         ],
         ExecEvent::SysmonProcessAccess(e) => vec![
             Observation::new(K::ProcessAccess, evidence)
                 .timestamp(e.utc_time.or(e.header.time))
-                .pids(e.source_process_id, None)
-                .guids(e.source_process_guid.clone(), None)
-                .image(e.source_image.clone())
-                .user(e.source_user.clone())
+                .actor(
+                    e.source_process_id,
+                    &e.source_process_guid,
+                    &e.source_image,
+                    &e.source_user,
+                )
                 .target(e.target_image.clone())
                 // The access mask, then the call stack (UNKNOWN frames are unbacked code).
                 .details(match (&e.granted_access, &e.call_trace) {
@@ -171,10 +172,7 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
             vec![
                 Observation::new(K::RegistryWrite, evidence)
                     .timestamp(e.utc_time.or(e.header.time))
-                    .pids(e.process_id, None)
-                    .guids(e.process_guid.clone(), None)
-                    .image(e.image.clone())
-                    .user(e.user.clone())
+                    .actor(e.process_id, &e.process_guid, &e.image, &e.user)
                     .target(e.target_object.clone())
                     .details(e.details.clone().or_else(|| e.new_name.clone())),
             ]
@@ -182,10 +180,7 @@ pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation
         ExecEvent::SysmonPipe(e) => vec![
             Observation::new(K::Pipe, evidence)
                 .timestamp(e.utc_time.or(e.header.time))
-                .pids(e.process_id, None)
-                .guids(e.process_guid.clone(), None)
-                .image(e.image.clone())
-                .user(e.user.clone())
+                .actor(e.process_id, &e.process_guid, &e.image, &e.user)
                 .target(e.pipe_name.clone()),
         ],
         ExecEvent::SysmonWmi(e) => {

@@ -458,6 +458,20 @@ impl Observation {
         self
     }
 
+    /// The acting process of a Sysmon event: pid, ProcessGuid, image and user together.
+    pub fn actor(
+        self,
+        pid: Option<u32>,
+        guid: &Option<String>,
+        image: &Option<String>,
+        user: &Option<String>,
+    ) -> Self {
+        self.pids(pid, None)
+            .guids(guid.clone(), None)
+            .image(image.clone())
+            .user(user.clone())
+    }
+
     pub fn target(mut self, target: Option<impl Into<String>>) -> Self {
         self.target = nonblank(target);
         self

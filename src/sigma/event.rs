@@ -108,9 +108,7 @@ pub const SYSTEM: ProducedSource = ProducedSource {
 };
 pub const APPLICATION: ProducedSource = ProducedSource {
     view: view(None, "windows", Some("application")),
-    event_ids: &[
-        1033, 1034, 1040, 1042, 11707, 11708, 11724, 15281, 15457, 18456, 33205,
-    ],
+    event_ids: exec_events::APPLICATION_IDS,
 };
 pub const BITS: ProducedSource = ProducedSource {
     view: view(None, "windows", Some("bits-client")),

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::EventHeader;
-use super::fields::{boolean, sysmon_time, text, uint16, uint32};
+use super::fields::{boolean, sysmon_time, text, time_text, uint16, uint32};
 use crate::parsers::evtx_read::{EventData, RawEvent};
 
 /// A typed field rendered back as the text Windows logged, for Sigma and keyword matching.
@@ -56,7 +56,7 @@ impl AsText for bool {
 
 impl AsText for DateTime<Utc> {
     fn as_text(&self) -> Cow<'_, str> {
-        Cow::Owned(self.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        Cow::Owned(time_text(self))
     }
 }
 

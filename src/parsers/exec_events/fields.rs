@@ -94,6 +94,11 @@ pub(super) fn b(v: Option<bool>) -> Option<Cow<'static, str>> {
     v.map(|x| Cow::Borrowed(if x { "true" } else { "false" }))
 }
 
+/// A time as Sysmon writes `UtcTime` (what Sigma rules compare against).
+pub(super) fn time_text(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
 pub(super) fn t(v: Option<DateTime<Utc>>) -> Option<Cow<'static, str>> {
-    v.map(|x| Cow::Owned(x.format("%Y-%m-%d %H:%M:%S%.3f").to_string()))
+    v.map(|x| Cow::Owned(time_text(&x)))
 }

@@ -100,6 +100,10 @@ pub const SECURITY_CONTEXT_IDS: &[u32] = &[1102, 5140, 5145];
 pub const SYSTEM_IDS: &[u32] = &[104, 7000, 7009, 7034, 7036, 7040, 7045];
 pub const SQL_SERVER_IDS: &[u32] = &[15281, 15457, 18456, 33205];
 pub const MSI_IDS: &[u32] = &[1033, 1034, 1040, 1042, 11707, 11708, 11724];
+/// Both of the above: what Sigma's `service: application` can see (a test keeps it in step).
+pub const APPLICATION_IDS: &[u32] = &[
+    1033, 1034, 1040, 1042, 11707, 11708, 11724, 15281, 15457, 18456, 33205,
+];
 pub const BITS_IDS: &[u32] = &[3, 4, 5, 59, 60, 16403];
 pub const WINRM_IDS: &[u32] = &[6, 91, 169];
 pub const WMI_IDS: &[u32] = &[5857, 5858, 5860, 5861];

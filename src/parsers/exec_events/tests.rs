@@ -1176,6 +1176,9 @@ fn context_events_with_empty_or_hostile_data_type_without_panicking() {
             }
         }
     }
+    let mut union: Vec<u32> = SQL_SERVER_IDS.iter().chain(MSI_IDS).copied().collect();
+    union.sort_unstable();
+    assert_eq!(union, APPLICATION_IDS);
     // The same ids from another provider are not ours.
     let raw = RawEvent {
         event_id: 7045,

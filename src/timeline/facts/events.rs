@@ -39,14 +39,19 @@ pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut V
         return;
     };
     let id = header.event_id;
-    if let Some(facts) = ev.context_facts() {
-        let mut e = entry(at, &t, "Event Logged", facts.kind, facts.message);
+    // The System part every row carries.
+    let logged = |kind: &str, message: String| {
+        let mut e = entry(at, &t, "Event Logged", kind, message);
         e.computer = some_text(&header.computer);
         e.event_id = Some(id);
         e.event_record_id = Some(header.record_id);
         e.channel = some_text(&header.channel);
         e.user_sid = header.user_sid.clone();
         e.source_path = some_text(source_path);
+        e
+    };
+    if let Some(facts) = ev.context_facts() {
+        let mut e = logged(facts.kind, facts.message);
         e.pid = facts.pid;
         e.image = ev.image().map(str::to_string);
         e.user = ev.user().map(str::to_string);
@@ -134,13 +139,7 @@ pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut V
         // Described by `context_facts` above.
         _ => return,
     };
-    let mut e = entry(at, &t, "Event Logged", kind, message);
-    e.computer = some_text(&header.computer);
-    e.event_id = Some(id);
-    e.event_record_id = Some(header.record_id);
-    e.channel = some_text(&header.channel);
-    e.user_sid = header.user_sid.clone();
-    e.source_path = some_text(source_path);
+    let mut e = logged(kind, message);
     match ev {
         ExecEvent::SysmonProcessCreate(s) => {
             e.pid = s.process_id;
