@@ -17,7 +17,8 @@ Technique percentages count only samples labelled with a technique. Labels come 
 a folder named `TA00xx-...` or after a tactic ("Execution", "Defense Evasion") gives the
 tactic; `Txxxx[.yyy]` in a folder or file name gives a technique (`T1135.xxx` -> T1135). A
 folder holding `info.yml` is one SigmaHQ regression case: its rule is looked up by id in the
-rule folders (`--rule-index`) and labelled with the rule's `attack.*` tags.
+rule folders (`--rule-index`) and labelled with the rule's `attack.*` tags. A sample labelled
+with one of Execution's techniques (T1047, T1053, T1059, T1569, ...) counts as TA0002 too.
 
 Channels are read with python-evtx (`pip install python-evtx`) when it is installed: the
 distinct Channel values of the first records decide the file names (a file mixing channels is
@@ -65,6 +66,13 @@ TACTICS = {
     "lateral movement": "TA0008", "collection": "TA0009", "exfiltration": "TA0010",
     "command and control": "TA0011", "impact": "TA0040",
 }
+# Enterprise ATT&CK's Execution techniques: a sample labelled with one of them is an Execution
+# sample wherever its folder puts it (PsExec's T1569.002 under Lateral Movement, T1053.005
+# under Persistence), as the tactic's own technique list counts it.
+EXECUTION_TECHNIQUES = {
+    "T1047", "T1053", "T1059", "T1072", "T1106", "T1129", "T1203", "T1204", "T1559",
+    "T1569", "T1609", "T1610", "T1648", "T1651",
+}
 TACTIC_ID_RE = re.compile(r"^(TA\d{4})\b", re.I)
 TECH_RE = re.compile(r"(?<![A-Za-z0-9])T(\d{4})(?:\.(\d{3}))?(?![0-9])", re.I)
 DEFAULT_RULE_DIRS = ["/work/shared/corpus/sigma-rules/rules", "/work/shared/fixtures/sigma/rules"]
@@ -94,6 +102,14 @@ def path_labels(parts):
         elif norm_tactic(part) in TACTICS:
             tactics.add(TACTICS[norm_tactic(part)])
         techs |= techniques_in(part)
+    return techs, tactics
+
+
+def with_technique_tactics(labels):
+    """Adds TA0002 to (techniques, tactics) when a technique is one of Execution's."""
+    techs, tactics = labels
+    if any(t.split(".")[0] in EXECUTION_TECHNIQUES for t in techs):
+        tactics = tactics | {"TA0002"}
     return techs, tactics
 
 
@@ -145,14 +161,15 @@ def find_samples(corpus, rules):
             m = re.search(r"rule_metadata:\s*\n\s*-\s*id:\s*['\"]?([0-9a-fA-F-]{36})", info)
             rule_id = m[1].lower() if m else ""
             found = rules.lookup(rule_id, d.name) if rule_id else None
-            techs, tactics = tag_labels(found[1]) if found else (set(), set())
+            techs, tactics = with_technique_tactics(
+                tag_labels(found[1]) if found else (set(), set()))
             samples.append(dict(name="/".join(rel), evtx=evtx, techniques=techs,
                                 tactics=tactics, rule_id=rule_id,
                                 rule_file=found[0] if found else None))
             dirnames[:] = []
             continue
         for p in evtx:
-            techs, tactics = path_labels(list(rel) + [p.stem])
+            techs, tactics = with_technique_tactics(path_labels(list(rel) + [p.stem]))
             samples.append(dict(name="/".join(rel + (p.name,)), evtx=[p], techniques=techs,
                                 tactics=tactics, rule_id=None))
     return samples

@@ -86,6 +86,30 @@ const CASES: &[Case] = &[
         value: "C:\\Windows\\System32\\msxml3.dll",
         technique: "T1220",
     },
+    Case {
+        sample: "EVTX-ATTACK-SAMPLES/Persistence/persist_bitsadmin_Microsoft-Windows-Bits-Client-Operational.evtx",
+        log: "Microsoft-Windows-Bits-Client%4Operational.evtx",
+        kind: "bits",
+        field: "url",
+        value: "C:\\Windows\\system32\\cmd.exe",
+        technique: "T1197",
+    },
+    Case {
+        sample: "EVTX-ATTACK-SAMPLES/Lateral Movement/LM_impacket_docmexec_mmc_sysmon_01.evtx",
+        log: "Microsoft-Windows-Sysmon%4Operational.evtx",
+        kind: "sysmon_process_create",
+        field: "parent_command_line",
+        value: "C:\\Windows\\system32\\mmc.exe -Embedding",
+        technique: "T1021.003",
+    },
+    Case {
+        sample: "EVTX-ATTACK-SAMPLES/Lateral Movement/LM_winrm_exec_sysmon_1_winrshost.evtx",
+        log: "Microsoft-Windows-Sysmon%4Operational.evtx",
+        kind: "sysmon_process_create",
+        field: "image",
+        value: "C:\\Windows\\System32\\cmd.exe",
+        technique: "T1021.006",
+    },
 ];
 
 fn run(logs: &[(&str, &str)]) -> (Vec<Value>, Vec<Value>) {

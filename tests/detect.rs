@@ -1449,6 +1449,134 @@ fn renamed_lolbins_are_known_by_their_original_name() {
 /// "Know normal": core processes with a foreign parent or outside System32, and servers that
 /// start shells, each judged by what the hunting posters say is normal.
 #[test]
+fn remote_execution_hosts_and_boot_programs_are_judged_by_parent() {
+    let e = EvidenceRef::new("records/execution_events.jsonl", 1);
+    let proc_ = |image: &str, parent: &str, parent_cmd: &str, cmd: &str| {
+        Observation::new(ObservationKind::ProcessEvent, e.clone())
+            .image(Some(image))
+            .parent_image(Some(parent))
+            .parent_command_line(Some(parent_cmd))
+            .command_line(Some(cmd))
+    };
+    let sys = r"C:\Windows\System32";
+    let cases: &[(&str, &str, &str, &str, Option<&str>)] = &[
+        // Any program under the remoting hosts, not only shells.
+        (
+            "HOSTNAME.EXE",
+            "wsmprovhost.exe",
+            "wsmprovhost.exe -Embedding",
+            "HOSTNAME.EXE",
+            Some("remote-session-host-child"),
+        ),
+        (
+            "cmd.exe",
+            "winrshost.exe",
+            "WinrsHost.exe -Embedding",
+            "cmd.exe /C ipconfig",
+            Some("remote-session-host-child"),
+        ),
+        (
+            "conhost.exe",
+            "wsmprovhost.exe",
+            "wsmprovhost.exe -Embedding",
+            "conhost.exe 0xffffffff -ForceV1",
+            None,
+        ),
+        (
+            "cmd.exe",
+            "mmc.exe",
+            "mmc.exe -Embedding",
+            "cmd.exe /c whoami",
+            Some("dcom-host-spawns-shell"),
+        ),
+        // An admin's own console opening a prompt is not DCOM.
+        (
+            "cmd.exe",
+            "mmc.exe",
+            r#""C:\Windows\system32\mmc.exe" "C:\Windows\system32\compmgmt.msc""#,
+            "cmd.exe",
+            None,
+        ),
+        // The Impacket redirection names the family whatever the parent.
+        (
+            "cmd.exe",
+            "WmiPrvSE.exe",
+            "wmiprvse.exe -secured -Embedding",
+            r"cmd.exe /Q /c whoami /all 1> \\127.0.0.1\ADMIN$\__1556656511.61 2>&1",
+            Some("remote-exec-output-to-admin-share"),
+        ),
+        (
+            "cmd.exe",
+            "services.exe",
+            "services.exe",
+            r"%COMSPEC% /Q /c echo dir ^> \\127.0.0.1\C$\__output 2^>^&1 > %TEMP%\execute.bat",
+            Some("remote-exec-output-to-admin-share"),
+        ),
+        (
+            "cmd.exe",
+            "explorer.exe",
+            "explorer.exe",
+            r"cmd.exe /c copy report.txt \\fileserver\share\__report.txt",
+            None,
+        ),
+        (
+            "cmd.exe",
+            "smss.exe",
+            r"\SystemRoot\System32\smss.exe",
+            r"c:\windows\system32\cmd.exe",
+            Some("smss-unexpected-child"),
+        ),
+        (
+            "autochk.exe",
+            "smss.exe",
+            r"\SystemRoot\System32\smss.exe",
+            "autochk *",
+            None,
+        ),
+        // Sysprep's first boot (seen on a benign museum host's Security log).
+        (
+            "setupcl.exe",
+            "smss.exe",
+            r"\SystemRoot\System32\smss.exe",
+            r"C:\Windows\System32\setupcl.exe",
+            None,
+        ),
+        (
+            "csrss.exe",
+            "smss.exe",
+            r"\SystemRoot\System32\smss.exe",
+            "csrss.exe ObjectDirectory=\\Windows",
+            None,
+        ),
+    ];
+    for (image, parent, parent_cmd, cmd, want) in cases {
+        let f = findings_for(&[proc_(
+            &format!(r"{sys}\{image}"),
+            &format!(r"{sys}\{parent}"),
+            parent_cmd,
+            cmd,
+        )]);
+        let ids = rule_ids(&f);
+        let judged: Vec<&&str> = ids
+            .iter()
+            .filter(|i| {
+                [
+                    "remote-session-host-child",
+                    "dcom-host-spawns-shell",
+                    "remote-exec-output-to-admin-share",
+                    "smss-unexpected-child",
+                ]
+                .contains(i)
+            })
+            .collect();
+        match want {
+            Some(id) => assert!(ids.contains(id), "{image} <- {parent}: {ids:?}"),
+            None => assert!(judged.is_empty(), "{image} <- {parent} ({cmd}): {judged:?}"),
+        }
+    }
+}
+
+#[test]
 fn know_normal_rules_judge_parents_directories_and_servers() {
     let e = EvidenceRef::new("records/execution_events.jsonl", 1);
     let proc_ = |image: &str, parent: &str, cmd: &str| {
