@@ -243,4 +243,86 @@ fn a_process_lying_in_argv0_is_masquerading() {
         );
     }
     assert!(!texts.iter().any(|t| t.contains("sleep 31")), "{texts:?}");
+    // A snapshot finding names the process, its parent and the collected host.
+    let host = archive.manifest()["host"]["hostname"].clone();
+    let kworker = findings(&mut archive)
+        .into_iter()
+        .find(|f| {
+            f["rule_id"] == "process-argv0-masquerade"
+                && f["matched"].to_string().contains("kworker")
+        })
+        .unwrap();
+    assert_eq!(kworker["pid"], liars[0].id());
+    assert_eq!(kworker["ppid"], std::process::id());
+    assert_eq!(kworker["image"], "/usr/bin/sleep");
+    assert_eq!(kworker["host"], host);
+    assert!(kworker["first_seen"].is_string(), "{kworker:#}");
+}
+
+/// Every finding says who, when and where as plain fields (Hayabusa's timestamp, computer,
+/// channel and event id; the process, its parent and its user), read back against the record
+/// it points at; the offline root's host name is the one its events name.
+#[test]
+fn findings_say_who_when_and_where() {
+    let root = windows_root();
+    let out = tempfile::tempdir().unwrap();
+    let sigma = fixture("sigma/rules/windows/process_creation");
+    let (run, a) = collect(
+        out.path(),
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--sigma",
+            sigma.to_str().unwrap(),
+        ],
+    );
+    let mut a = a.unwrap_or_else(|| panic!("{}", run.stderr));
+    let fs = findings(&mut a);
+    let events = a.records("execution_events");
+    let mut logged = 0;
+    for f in &fs {
+        assert!(f["host"].is_string(), "no host: {f:#}");
+        let e = &f["evidence"][0];
+        if e["member"] != "records/execution_events.jsonl" {
+            continue;
+        }
+        logged += 1;
+        let rec = &events[e["line"].as_u64().unwrap() as usize - 1];
+        assert_eq!(f["host"], rec["header"]["computer"], "{f:#}");
+        assert_eq!(f["channel"], "Microsoft-Windows-Sysmon/Operational");
+        assert_eq!(f["event_id"], 1);
+        assert_eq!(f["image"], rec["image"]);
+        assert_eq!(f["parent_image"], rec["parent_image"]);
+        assert_eq!(f["user"], rec["user"]);
+        assert_eq!(f["pid"], rec["process_id"]);
+        let t = f["first_seen"].as_str().unwrap();
+        assert!(
+            t.starts_with(&rec["utc_time"].as_str().unwrap()[..19]),
+            "{t} vs {rec}"
+        );
+        assert_eq!(f["first_seen"], f["last_seen"]);
+    }
+    assert!(
+        logged >= 2,
+        "built-in and Sigma findings on the event: {fs:#?}"
+    );
+    assert!(
+        fs.iter()
+            .any(|f| f["rule_id"].as_str().unwrap().starts_with("sigma:")
+                && f["evidence"][0]["member"] == "records/execution_events.jsonl")
+    );
+    // The root has no host name of its own: the events' Computer is used, for the manifest and
+    // for the findings on task files.
+    let computer = events
+        .iter()
+        .find_map(|r| r["header"]["computer"].as_str())
+        .unwrap()
+        .to_string();
+    assert_eq!(a.manifest()["host"]["hostname"], computer.as_str());
+    let task = fs
+        .iter()
+        .find(|f| f["evidence"][0]["member"] == "records/scheduled_tasks.jsonl")
+        .unwrap();
+    assert_eq!(task["host"], computer.as_str());
+    assert!(task["channel"].is_null());
 }

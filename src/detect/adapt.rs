@@ -19,6 +19,15 @@ use super::observation::{EvidenceRef, Observation, ObservationKind as K, TaskAtt
 /// Sysmon 1/3/11 and Security 4688/4697/4698/4702. Task-creation events yield one observation
 /// per Exec action of the embedded task XML. Other events yield none.
 pub fn from_exec_event(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation> {
+    let h = ev.header();
+    let mut out = exec_event_observations(ev, evidence);
+    for o in &mut out {
+        o.set_origin(&h.computer, &h.channel, h.event_id);
+    }
+    out
+}
+
+fn exec_event_observations(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observation> {
     match ev {
         ExecEvent::SysmonProcessCreate(p) => {
             let sha = p
@@ -332,6 +341,7 @@ pub fn from_ps_event(ev: &PsEvent, evidence: EvidenceRef) -> Option<Observation>
     let user = ev.user.clone().or_else(|| ev.user_sid.clone());
     let base = |kind| {
         Observation::new(kind, evidence.clone())
+            .origin(&ev.computer, &ev.channel, ev.event_id)
             .timestamp(ev.time)
             .pids(ev.process_id, None)
             .user(user.clone())
@@ -366,6 +376,7 @@ pub fn from_ps_event(ev: &PsEvent, evidence: EvidenceRef) -> Option<Observation>
 /// A reassembled 4104 script block.
 pub fn from_script_block(sb: &ScriptBlock, evidence: EvidenceRef) -> Observation {
     Observation::new(K::ScriptBlock, evidence)
+        .origin("", "Microsoft-Windows-PowerShell/Operational", 4104)
         .timestamp(sb.first_time)
         .pids(sb.process_id, None)
         .user(sb.user_sid.clone())

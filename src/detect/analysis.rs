@@ -4,7 +4,7 @@
 //! finding, built-in and Sigma, in one list.
 
 use super::engine::Detector;
-use super::finding::{Finding, Findings, MAX_FINDINGS, MatchedValue};
+use super::finding::{Finding, FindingContext, FindingSet, Findings, MAX_FINDINGS, MatchedValue};
 use super::observation::{EvidenceRef, ObservationKind};
 use super::rules::{Severity, Tactic};
 use super::{Engine, Observation};
@@ -18,11 +18,16 @@ pub struct Analysis<'e> {
     sigma: Option<&'e RuleSet>,
     os: OsFamily,
     /// The process snapshot, for Sigma (its events need their parents); only with `--sigma`.
-    sigma_processes: Vec<(ProcessRecord, RecordAt)>,
-    sigma_findings: Vec<Finding>,
-    /// Sigma findings past [`MAX_FINDINGS`], by rule.
-    sigma_dropped: std::collections::BTreeMap<String, u64>,
+    sigma_processes: Vec<(ProcessRecord, RecordAt, FindingContext)>,
+    /// Merged like built-in findings: one per (rule, thing), capped at [`MAX_FINDINGS`].
+    sigma_findings: FindingSet,
+    /// Events per logging Computer (at most [`MAX_COMPUTERS`] names).
+    computers: std::collections::HashMap<String, u64>,
 }
+
+/// Distinct Computer names counted: a real host's logs name one or a few; past this, more
+/// names cannot change which one is the most common by much.
+const MAX_COMPUTERS: usize = 64;
 
 fn severity_of(level: Option<&str>) -> Severity {
     match level.map(str::to_ascii_lowercase).as_deref() {
@@ -60,7 +65,11 @@ fn tactic_of(tactics: &[String]) -> Tactic {
 
 /// A Sigma match in the shape every other finding has. The rule's id and author stay on it
 /// (Detection Rule License: SigmaHQ rules are credited wherever their output goes).
-fn from_sigma(f: SigmaFinding<EvidenceRef>, kind: ObservationKind) -> Finding {
+fn from_sigma(
+    f: SigmaFinding<EvidenceRef>,
+    kind: ObservationKind,
+    context: FindingContext,
+) -> Finding {
     let tactic = tactic_of(&f.attack.tactics);
     let summary = f
         .matched
@@ -93,6 +102,7 @@ fn from_sigma(f: SigmaFinding<EvidenceRef>, kind: ObservationKind) -> Finding {
             .collect(),
         decoded: None,
         rule_origin: format!("sigma:{} (author: {author})", f.rule_path),
+        context,
     }
 }
 
@@ -103,28 +113,22 @@ impl<'e> Analysis<'e> {
             sigma,
             os,
             sigma_processes: Vec::new(),
-            sigma_findings: Vec::new(),
-            sigma_dropped: Default::default(),
+            sigma_findings: FindingSet::new(MAX_FINDINGS),
+            computers: Default::default(),
         }
     }
 
-    fn push_sigma(&mut self, f: Finding) {
-        if self.sigma_findings.len() < MAX_FINDINGS {
-            self.sigma_findings.push(f);
-        } else {
-            *self.sigma_dropped.entry(f.rule_id).or_insert(0) += 1;
-        }
-    }
-
-    fn sigma_eval(&mut self, event: &dyn SigmaEvent, ev: EvidenceRef, kind: ObservationKind) {
+    fn sigma_eval(
+        &mut self,
+        event: &dyn SigmaEvent,
+        ev: EvidenceRef,
+        kind: ObservationKind,
+        context: &FindingContext,
+    ) {
         let Some(rules) = self.sigma else { return };
-        let found: Vec<Finding> = rules
-            .evaluate(event, &ev)
-            .into_iter()
-            .map(|f| from_sigma(f, kind))
-            .collect();
-        for f in found {
-            self.push_sigma(f);
+        for f in rules.evaluate(event, &ev) {
+            self.sigma_findings
+                .push(from_sigma(f, kind, context.clone()));
         }
     }
 
@@ -135,6 +139,25 @@ impl<'e> Analysis<'e> {
 
     /// One record as written at `at`, with its observations.
     pub fn record(&mut self, rec: &Record, at: RecordAt, observations: Vec<Observation>) {
+        // A Sigma finding on the record reads its who/when/where from the record's own
+        // observation (Sigma sees the raw event fields, not these).
+        let context = match (self.sigma, observations.first()) {
+            (Some(_), Some(o)) => FindingContext::of(o),
+            _ => FindingContext::default(),
+        };
+        if let Some(c) = observations
+            .first()
+            .and_then(|o| o.origin.as_ref()?.computer.as_ref())
+        {
+            let full = self.computers.len() >= MAX_COMPUTERS;
+            match self.computers.get_mut(c) {
+                Some(n) => *n += 1,
+                None if !full => {
+                    self.computers.insert(c.clone(), 1);
+                }
+                None => {}
+            }
+        }
         for o in observations {
             self.detector.observe(o);
         }
@@ -143,21 +166,21 @@ impl<'e> Analysis<'e> {
         }
         let ev = || EvidenceRef::new(at.member(), at.line);
         match rec {
-            Record::Process(p) => self.sigma_processes.push((p.clone(), at)),
+            Record::Process(p) => self.sigma_processes.push((p.clone(), at, context)),
             Record::ExecutionEvent(ExecutionEventRecord::Event(e)) => {
                 let ev = ev().source_path(e.source.source_path.clone());
-                self.sigma_eval(&e.event, ev, ObservationKind::ProcessEvent);
+                self.sigma_eval(&e.event, ev, ObservationKind::ProcessEvent, &context);
             }
             // Script text is judged on the reassembled block, not on its parts.
             Record::Powershell(PowershellRecord::Event(e))
                 if e.event.kind != crate::parsers::powershell::PsEventKind::ScriptBlock =>
             {
                 let ev = ev().source_path(e.source.source_path.clone());
-                self.sigma_eval(&e.event, ev, ObservationKind::PsPipeline);
+                self.sigma_eval(&e.event, ev, ObservationKind::PsPipeline, &context);
             }
             Record::Powershell(PowershellRecord::ScriptBlock(sb)) => {
                 let ev = ev().source_path(sb.source.source_path.clone());
-                self.sigma_eval(&sb.block, ev, ObservationKind::ScriptBlock);
+                self.sigma_eval(&sb.block, ev, ObservationKind::ScriptBlock, &context);
             }
             _ => {}
         }
@@ -173,14 +196,20 @@ impl<'e> Analysis<'e> {
         if procs.is_empty() {
             return;
         }
-        let (records, ats): (Vec<ProcessRecord>, Vec<RecordAt>) = procs.into_iter().unzip();
+        let mut records = Vec::with_capacity(procs.len());
+        let mut places = Vec::with_capacity(procs.len());
+        for (r, at, context) in procs {
+            records.push(r);
+            places.push((at, context));
+        }
         let events = ProcessEvent::from_snapshot(&records, self.os);
         // from_snapshot keeps the records' order.
-        for (e, at) in events.iter().zip(ats) {
+        for (e, (at, context)) in events.iter().zip(places) {
             self.sigma_eval(
                 e,
                 EvidenceRef::new(at.member(), at.line),
                 ObservationKind::Process,
+                &context,
             );
         }
     }
@@ -189,8 +218,14 @@ impl<'e> Analysis<'e> {
     pub fn finish(mut self) -> Findings {
         self.end_collector(CollectorId::Processes);
         let mut findings = self.detector.finish();
-        findings.items.extend(self.sigma_findings);
-        for (rule, n) in self.sigma_dropped {
+        findings.logged_host = self
+            .computers
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(c, _)| c.clone());
+        let sigma = self.sigma_findings.into_findings();
+        findings.items.extend(sigma.items);
+        for (rule, n) in sigma.dropped {
             *findings.dropped.entry(rule).or_insert(0) += n;
         }
         findings

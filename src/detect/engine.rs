@@ -15,7 +15,7 @@ use super::correlate::{self, BurstIndex, GuidIndex, ProcIndex, StagedIndex};
 use super::decode;
 use super::eval::{Ctx, eval};
 pub use super::finding::{DecodedPayload, Finding, Findings, MatchedValue};
-use super::finding::{FindingSet, MAX_FINDING_DECODED, MAX_FINDINGS, MAX_MATCHES};
+use super::finding::{FindingContext, FindingSet, MAX_FINDING_DECODED, MAX_FINDINGS, MAX_MATCHES};
 use super::observation::{Derivation, Observation, ObservationKind};
 use super::rules::{Condition, Rule, RuleError};
 use crate::record::Timestamp;
@@ -362,5 +362,6 @@ fn evaluate(
         matched,
         decoded,
         rule_origin: rule.origin.clone(),
+        context: FindingContext::of(parent.unwrap_or(o)),
     })
 }

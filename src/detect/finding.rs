@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::observation::{EvidenceRef, ObservationKind};
+use super::observation::{EvidenceRef, Observation, ObservationKind};
 use super::rules::{Severity, Tactic};
+use crate::record::Timestamp;
 
 /// Evidence references kept per finding; the rest are counted in `occurrences`.
 pub(crate) const MAX_EVIDENCE: usize = 100;
@@ -64,6 +65,114 @@ pub struct Finding {
     pub decoded: Option<DecodedPayload>,
     /// Rule file (`builtin:rules/...` or a `--rules` path), or `builtin:correlate`.
     pub rule_origin: String,
+    /// Who, when and where: the first occurrence's process and event, and the span and
+    /// hosts/users of all of them.
+    #[serde(flatten)]
+    pub context: FindingContext,
+}
+
+/// Hosts or users kept per finding; more are counted in the occurrences only.
+pub(crate) const MAX_CONTEXT_NAMES: usize = 16;
+/// Bytes of the first occurrence's command line kept in the context.
+const MAX_CONTEXT_COMMAND: usize = 2_000;
+
+/// The context a responder reads a finding by (Hayabusa's timestamp, computer, channel, event
+/// id; the process, its parent and its user), flattened into the finding's JSON so that jq and
+/// DuckDB see plain columns. Taken from the first occurrence; `first_seen`/`last_seen`,
+/// `hosts` and `users` cover every merged occurrence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Timestamp>,
+    /// The host the evidence names (an event's Computer), else the collected host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
+    /// Event log channel and id when the evidence is a logged event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<u32>,
+    /// Every host and user over the merged occurrences (capped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+}
+
+impl FindingContext {
+    pub fn of(o: &Observation) -> FindingContext {
+        let origin = o.origin.as_ref();
+        let host = origin.and_then(|g| g.computer.clone());
+        let mut c = FindingContext {
+            first_seen: o.timestamp,
+            last_seen: o.timestamp,
+            host: host.clone(),
+            user: o.user.clone(),
+            pid: o.pid,
+            ppid: o.ppid,
+            image: o.image.clone(),
+            parent_image: o.parent_image.clone(),
+            command_line: o
+                .command_line
+                .as_deref()
+                .map(|c| crate::text::truncate_to_boundary(c, MAX_CONTEXT_COMMAND).to_string()),
+            channel: origin.map(|g| g.channel.clone()),
+            event_id: origin.map(|g| g.event_id),
+            hosts: Vec::new(),
+            users: Vec::new(),
+        };
+        c.hosts.extend(host);
+        c.users.extend(o.user.clone());
+        c
+    }
+
+    /// Folds another occurrence's context in: the span widens, new hosts and users are added.
+    pub(crate) fn merge(&mut self, other: &FindingContext) {
+        if let Some(t) = other.first_seen {
+            self.first_seen = Some(self.first_seen.map_or(t, |s| s.min(t)));
+        }
+        if let Some(t) = other.last_seen {
+            self.last_seen = Some(self.last_seen.map_or(t, |s| s.max(t)));
+        }
+        add_names(&mut self.hosts, &other.hosts);
+        add_names(&mut self.users, &other.users);
+    }
+
+    /// The collected host for findings whose evidence does not name one (snapshot and file
+    /// records).
+    pub(crate) fn default_host(&mut self, host: &str) {
+        if self.host.is_none() {
+            self.host = Some(host.to_string());
+        }
+        if self.hosts.is_empty() {
+            self.hosts.push(host.to_string());
+        }
+    }
+}
+
+fn add_names(into: &mut Vec<String>, from: &[String]) {
+    for n in from {
+        if into.len() >= MAX_CONTEXT_NAMES {
+            return;
+        }
+        if !into.contains(n) {
+            into.push(n.clone());
+        }
+    }
 }
 
 /// All findings of a run, most severe first.
@@ -76,6 +185,10 @@ pub struct Findings {
     /// Staged files left out of the written-then-run join because its index was full.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub staged_not_joined: u64,
+    /// The Computer most logged events name: the host's name when the source itself does
+    /// not tell (an offline Windows root has no live host name).
+    #[serde(skip)]
+    pub logged_host: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -112,6 +225,14 @@ impl Findings {
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// Findings whose evidence names no host (snapshot and file records) get the collected
+    /// host's name.
+    pub fn default_host(&mut self, host: &str) {
+        for f in &mut self.items {
+            f.context.default_host(host);
+        }
     }
 
     pub(crate) fn sort(&mut self) {
@@ -179,6 +300,7 @@ impl FindingSet {
             Some(&i) => {
                 let existing = &mut self.items[i];
                 existing.occurrences += f.occurrences;
+                existing.context.merge(&f.context);
                 for e in f.evidence {
                     if existing.evidence.len() < MAX_EVIDENCE
                         && self.evidence < MAX_EVIDENCE_TOTAL
@@ -205,6 +327,81 @@ impl FindingSet {
             items: self.items,
             dropped: self.dropped,
             staged_not_joined: 0,
+            logged_host: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::observation::ObservationKind as K;
+
+    fn occurrence(line: u64, minute: u32, user: &str, host: &str) -> Finding {
+        let t = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 2, 3, minute, 0).single();
+        let o = Observation::new(K::ProcessEvent, EvidenceRef::new("records/x.jsonl", line))
+            .timestamp(t)
+            .user(Some(user))
+            .origin(host, "Security", 4688)
+            .command_line(Some("cmd /c whoami"));
+        Finding {
+            rule_id: "r".into(),
+            title: "t".into(),
+            description: "d".into(),
+            techniques: vec![],
+            tactic: Tactic::Execution,
+            tactic_id: "TA0002".into(),
+            severity: Severity::High,
+            observation_kind: K::ProcessEvent,
+            summary: o.label(),
+            evidence: vec![o.evidence.clone()],
+            occurrences: 1,
+            matched: vec![],
+            decoded: None,
+            rule_origin: "test".into(),
+            context: FindingContext::of(&o),
+        }
+    }
+
+    #[test]
+    fn merged_occurrences_widen_the_span_and_list_every_user_and_host() {
+        let mut set = FindingSet::new(10);
+        set.push(occurrence(1, 30, "a", "WS1"));
+        set.push(occurrence(2, 10, "b", "WS1"));
+        set.push(occurrence(3, 50, "a", "WS2"));
+        for i in 0..40 {
+            set.push(occurrence(4 + i, 20, &format!("u{i}"), &format!("H{i}")));
+        }
+        let f = set.into_findings();
+        assert_eq!(f.len(), 1);
+        let c = &f.items[0].context;
+        assert_eq!(f.items[0].occurrences, 43);
+        assert_eq!(c.first_seen.unwrap().format("%M").to_string(), "10");
+        assert_eq!(c.last_seen.unwrap().format("%M").to_string(), "50");
+        // The first occurrence's process and event stay the finding's own.
+        assert_eq!(c.user.as_deref(), Some("a"));
+        assert_eq!(c.host.as_deref(), Some("WS1"));
+        assert_eq!(c.event_id, Some(4688));
+        assert_eq!(&c.users[..3], ["a", "b", "u0"]);
+        assert_eq!(c.users.len(), MAX_CONTEXT_NAMES);
+        assert_eq!(&c.hosts[..3], ["WS1", "WS2", "H0"]);
+        assert_eq!(c.hosts.len(), MAX_CONTEXT_NAMES);
+    }
+
+    #[test]
+    fn findings_without_a_logged_host_get_the_collected_one() {
+        let mut f = Findings {
+            items: vec![occurrence(1, 0, "a", "")],
+            ..Default::default()
+        };
+        f.default_host("web01");
+        assert_eq!(f.items[0].context.host.as_deref(), Some("web01"));
+        assert_eq!(f.items[0].context.hosts, ["web01"]);
+        let mut g = Findings {
+            items: vec![occurrence(1, 0, "a", "DC1")],
+            ..Default::default()
+        };
+        g.default_host("web01");
+        assert_eq!(g.items[0].context.host.as_deref(), Some("DC1"));
     }
 }

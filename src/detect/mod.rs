@@ -33,6 +33,8 @@ pub mod rules;
 
 pub use engine::Engine;
 pub use eval::is_public;
-pub use finding::{DecodedPayload, Finding, Findings, MatchedValue};
-pub use observation::{Derivation, EvidenceRef, Observation, ObservationKind, TaskAttrs};
+pub use finding::{DecodedPayload, Finding, FindingContext, Findings, MatchedValue};
+pub use observation::{
+    Derivation, EventOrigin, EvidenceRef, Observation, ObservationKind, TaskAttrs,
+};
 pub use rules::{Rule, RuleError, Severity, Tactic, builtin_rules, load_rules};

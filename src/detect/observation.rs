@@ -286,6 +286,19 @@ pub struct Observation {
     /// Set on observations made by decoding another one (the decoded text is `script_text`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub derived: Option<Derivation>,
+    /// The event log record it came from (Computer, channel, event id), for findings that
+    /// say where and what; absent for snapshot and file records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<EventOrigin>,
+}
+
+/// Where a logged observation was logged: the host that wrote it, the channel and the id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOrigin {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub computer: Option<String>,
+    pub channel: String,
+    pub event_id: u32,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -325,6 +338,7 @@ impl Observation {
             target: None,
             details: None,
             derived: None,
+            origin: None,
         }
     }
 
@@ -456,6 +470,20 @@ impl Observation {
     pub fn timestamp(mut self, t: Option<Timestamp>) -> Self {
         self.timestamp = t;
         self
+    }
+
+    /// The logging host, channel and event id of an event-log record.
+    pub fn origin(mut self, computer: &str, channel: &str, event_id: u32) -> Self {
+        self.set_origin(computer, channel, event_id);
+        self
+    }
+
+    pub fn set_origin(&mut self, computer: &str, channel: &str, event_id: u32) {
+        self.origin = Some(EventOrigin {
+            computer: nonblank(Some(computer)),
+            channel: channel.to_string(),
+            event_id,
+        });
     }
 
     /// The acting process of a Sysmon event: pid, ProcessGuid, image and user together.

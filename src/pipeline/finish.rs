@@ -61,7 +61,7 @@ fn hurry(run: &Run) -> Option<&'static str> {
 
 pub(super) fn finish(
     mut run: Run,
-    facts: RunFacts,
+    mut facts: RunFacts,
     collected: Collected,
 ) -> Result<Outcome, RunError> {
     let Collected {
@@ -74,7 +74,20 @@ pub(super) fn finish(
     let mut stages = Vec::new();
 
     // Detection: its per-record work is done; the joins over the snapshot remain.
-    let (findings, detection, sigma) = detect_stage(&run, analysis, sigma_enabled);
+    let (mut findings, detection, sigma) = detect_stage(&run, analysis, sigma_enabled);
+    // An offline Windows root has no host name of its own; its event logs name the Computer
+    // that wrote them. The archive's file name was chosen before anything was read.
+    if facts.host.hostname.is_none()
+        && let Some(h) = findings.logged_host.clone()
+    {
+        run.log.info(format!(
+            "host name {h:?} taken from the Computer most collected events name"
+        ));
+        facts.host.hostname = Some(h);
+    }
+    if let Some(h) = &facts.host.hostname {
+        findings.default_host(h);
+    }
     for s in [&detection, &sigma] {
         if s.status == CollectorStatus::Failed {
             run.log.error(format!(

@@ -10,7 +10,8 @@ use irsnap::archive::{ArchiveWriter, Identities};
 use irsnap::cli::{ExportArgs, ExportFormat, ReportArgs, ReportFormat};
 use irsnap::detect::analysis::Analysis;
 use irsnap::detect::{
-    DecodedPayload, EvidenceRef, Finding, Findings, MatchedValue, ObservationKind, Severity, Tactic,
+    DecodedPayload, EvidenceRef, Finding, FindingContext, Findings, MatchedValue, ObservationKind,
+    Severity, Tactic,
 };
 use irsnap::ids::{CollectorId, OsFamily, RecordAt};
 use irsnap::record::{ProcessRecord, Record, SourceDescription};
@@ -306,6 +307,21 @@ fn synthetic_findings(g: &mut Gen, n: usize) -> Vec<Finding> {
                     decoded: g.text(),
                 }),
                 rule_origin: g.text(),
+                context: FindingContext {
+                    first_seen: g.rng.one_in(2).then(chrono::Utc::now),
+                    last_seen: g.rng.one_in(2).then(chrono::Utc::now),
+                    host: g.rng.one_in(2).then(|| g.text()),
+                    user: g.rng.one_in(2).then(|| g.text()),
+                    pid: g.rng.one_in(2).then(|| g.rng.next() as u32),
+                    ppid: g.rng.one_in(2).then(|| g.rng.next() as u32),
+                    image: g.rng.one_in(2).then(|| g.text()),
+                    parent_image: g.rng.one_in(2).then(|| g.text()),
+                    command_line: g.rng.one_in(2).then(|| g.text()),
+                    channel: g.rng.one_in(2).then(|| g.text()),
+                    event_id: g.rng.one_in(2).then(|| g.rng.next() as u32),
+                    hosts: (0..g.rng.below(3)).map(|_| g.text()).collect(),
+                    users: (0..g.rng.below(3)).map(|_| g.text()).collect(),
+                },
             }
         })
         .collect()

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::finding::{Finding, MatchedValue};
+use super::finding::{Finding, FindingContext, MatchedValue};
 use super::observation::{
     EvidenceRef, Observation, ObservationKind, image_name, path_in_user_writable, path_tokens,
     snippet, strip_exe,
@@ -458,6 +458,7 @@ pub(super) fn code_finding(
         matched,
         decoded: None,
         rule_origin: "builtin:correlate".to_string(),
+        context: FindingContext::of(about),
     }
 }
 
