@@ -326,3 +326,79 @@ fn findings_say_who_when_and_where() {
     assert_eq!(task["host"], computer.as_str());
     assert!(task["channel"].is_null());
 }
+
+/// The terminal and `--json` end with what was found, so a run with critical findings does
+/// not end like a clean one and a fleet can be ranked without opening archives.
+#[test]
+fn the_summary_and_json_rank_what_was_found() {
+    let root = windows_root();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().join("a");
+    let json = irsnap(&[
+        "collect",
+        "--root",
+        root.path().to_str().unwrap(),
+        "-o",
+        o.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(v["host"].is_string(), "{v:#}");
+    let top = v["top_rules"].as_array().unwrap();
+    assert!(!top.is_empty() && top.len() <= 5);
+    let rank = |s: &str| {
+        ["informational", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    for w in top.windows(2) {
+        assert!(
+            rank(w[0]["severity"].as_str().unwrap()) >= rank(w[1]["severity"].as_str().unwrap())
+        );
+    }
+    let most = v["findings"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| rank(k))
+        .max()
+        .unwrap();
+    assert_eq!(rank(top[0]["severity"].as_str().unwrap()), most);
+    assert!(top[0]["findings"].as_u64().unwrap() >= 1 && top[0]["example"].is_string());
+
+    let text_out = out.path().join("b");
+    let text = irsnap(&[
+        "collect",
+        "--root",
+        root.path().to_str().unwrap(),
+        "-o",
+        text_out.to_str().unwrap(),
+    ]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("top findings"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(top[0]["title"].as_str().unwrap()),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains(&format!("host     {}", v["host"].as_str().unwrap()))
+    );
+
+    // A root with nothing suspicious ends without the list.
+    let clean = RootBuilder::new();
+    clean.write("etc/hostname", b"quiet\n");
+    let clean_out = out.path().join("c");
+    let run = irsnap(&[
+        "collect",
+        "--root",
+        clean.path().to_str().unwrap(),
+        "-o",
+        clean_out.to_str().unwrap(),
+    ]);
+    assert!(run.stdout.contains("findings none"), "{}", run.stdout);
+    assert!(!run.stdout.contains("top findings"), "{}", run.stdout);
+}

@@ -163,6 +163,9 @@ struct JsonSummary<'a> {
     /// Findings by severity (`critical`, `high`...), for ranking hosts without opening
     /// their archives.
     findings: std::collections::BTreeMap<&'static str, usize>,
+    /// The host as the archive names it, and the rules that fired most, for a fleet table.
+    host: Option<&'a str>,
+    top_rules: &'a [crate::detect::RuleSummary],
 }
 
 pub fn run(
@@ -205,6 +208,8 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
                 .iter()
                 .map(|(s, n)| (severity_name(*s), *n))
                 .collect(),
+            host: m.host.hostname.as_deref(),
+            top_rules: &o.top_rules,
         };
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else if config.quiet {
@@ -230,6 +235,10 @@ fn print_summary(m: &Manifest, o: &Outcome) {
     let f = &o.finished;
     println!("archive  {}", term_safe(&f.path.display().to_string()));
     println!("sha256   {}", f.sha256);
+    println!(
+        "host     {}",
+        term_safe(m.host.hostname.as_deref().unwrap_or("(unknown)"))
+    );
     if let Some(e) = &m.encryption {
         println!("age      encrypted to {}", e.recipients.join(", "));
     }
@@ -298,6 +307,42 @@ fn print_summary(m: &Manifest, o: &Outcome) {
             s.duration_ms as f64 / 1000.0,
             note
         );
+    }
+    print_top_rules(&o.top_rules);
+}
+
+/// The rules that fired most, so a run with critical findings does not end like a clean one.
+fn print_top_rules(top: &[crate::detect::RuleSummary]) {
+    if top.is_empty() {
+        return;
+    }
+    println!();
+    println!("top findings (all in findings.jsonl and report.html)");
+    for r in top {
+        let span = match (r.first_seen, r.last_seen) {
+            (Some(a), Some(b)) if a != b => format!(
+                "{} .. {}",
+                a.format("%Y-%m-%d %H:%M:%SZ"),
+                b.format("%Y-%m-%d %H:%M:%SZ")
+            ),
+            (Some(a), _) => a.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+            _ => String::new(),
+        };
+        let example: String = term_safe(&r.example).chars().take(70).collect();
+        println!(
+            "  {:<8} {} ({}, {} finding{}){}",
+            severity_name(r.severity),
+            term_safe(&r.title),
+            r.techniques.join(" "),
+            r.findings,
+            if r.findings == 1 { "" } else { "s" },
+            if span.is_empty() {
+                String::new()
+            } else {
+                format!(" {span}")
+            }
+        );
+        println!("           {example}");
     }
 }
 

@@ -60,7 +60,9 @@ fn os_family(os: RootOs) -> OsFamily {
 pub fn term_safe(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
-            if c.is_control() {
+            // Bidi overrides and isolates reorder what follows them on screen
+            // (`invoice\u{202e}fdp.exe` shows as `invoiceexe.pdf`): shown as escapes too.
+            if c.is_control() || is_bidi_control(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
@@ -69,10 +71,18 @@ pub fn term_safe(s: &str) -> String {
         .collect()
 }
 
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn term_safe_escapes_controls() {
         assert_eq!(super::term_safe("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\\nc");
+        assert_eq!(
+            super::term_safe("invoice\u{202e}fdp.exe"),
+            "invoice\\u{202e}fdp.exe"
+        );
     }
 }

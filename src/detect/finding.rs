@@ -71,6 +71,30 @@ pub struct Finding {
     pub context: FindingContext,
 }
 
+/// Bytes of a rule's example finding kept in its summary.
+const MAX_EXAMPLE: usize = 200;
+
+/// One rule's findings in a run, summed up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleSummary {
+    pub rule_id: String,
+    pub title: String,
+    /// The most severe of its findings.
+    pub severity: Severity,
+    pub techniques: Vec<String>,
+    /// Distinct findings (things) it fired on, and the records behind them.
+    pub findings: usize,
+    pub occurrences: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// The first finding's summary, capped.
+    pub example: String,
+}
+
 /// Hosts or users kept per finding; more are counted in the occurrences only.
 pub(crate) const MAX_CONTEXT_NAMES: usize = 16;
 /// Bytes of the first occurrence's command line kept in the context.
@@ -225,6 +249,47 @@ impl Findings {
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// The findings grouped by rule, most severe first, then most findings: the "top rules ×
+    /// count × first/last seen" a responder reads first. At most `n` rules.
+    pub fn top_rules(&self, n: usize) -> Vec<RuleSummary> {
+        let mut by_rule: BTreeMap<&str, RuleSummary> = BTreeMap::new();
+        for f in &self.items {
+            let r = by_rule
+                .entry(f.rule_id.as_str())
+                .or_insert_with(|| RuleSummary {
+                    rule_id: f.rule_id.clone(),
+                    title: f.title.clone(),
+                    severity: f.severity,
+                    techniques: f.techniques.clone(),
+                    findings: 0,
+                    occurrences: 0,
+                    first_seen: None,
+                    last_seen: None,
+                    hosts: Vec::new(),
+                    example: crate::text::truncate_to_boundary(&f.summary, MAX_EXAMPLE).to_string(),
+                });
+            r.findings += 1;
+            r.occurrences += f.occurrences;
+            r.severity = r.severity.max(f.severity);
+            if let Some(t) = f.context.first_seen {
+                r.first_seen = Some(r.first_seen.map_or(t, |s| s.min(t)));
+            }
+            if let Some(t) = f.context.last_seen {
+                r.last_seen = Some(r.last_seen.map_or(t, |s| s.max(t)));
+            }
+            add_names(&mut r.hosts, &f.context.hosts);
+        }
+        let mut out: Vec<RuleSummary> = by_rule.into_values().collect();
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.findings.cmp(&a.findings))
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
+        out.truncate(n);
+        out
     }
 
     /// Findings whose evidence names no host (snapshot and file records) get the collected

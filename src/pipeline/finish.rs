@@ -188,6 +188,7 @@ pub(super) fn finish(
         finished,
         exit,
         findings: by_severity,
+        top_rules: findings.top_rules(super::TOP_RULES),
     })
 }
 

@@ -97,7 +97,12 @@ pub struct Outcome {
     pub exit: Exit,
     /// Counts of the findings by severity, most severe first, for the summary.
     pub findings: Vec<(crate::detect::Severity, usize)>,
+    /// The rules that fired, most severe and most frequent first (at most [`TOP_RULES`]).
+    pub top_rules: Vec<crate::detect::RuleSummary>,
 }
+
+/// Rules listed after a collection (terminal and `--json`).
+pub const TOP_RULES: usize = 5;
 
 /// Sizes for messages: `48.1 MiB`.
 fn mib(bytes: u64) -> String {
