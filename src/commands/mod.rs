@@ -62,17 +62,13 @@ pub fn term_safe(s: &str) -> String {
         .flat_map(|c| {
             // Bidi overrides and isolates reorder what follows them on screen
             // (`invoice\u{202e}fdp.exe` shows as `invoiceexe.pdf`): shown as escapes too.
-            if c.is_control() || is_bidi_control(c) {
+            if c.is_control() || crate::report::escape::is_bidi_control(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
             }
         })
         .collect()
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 #[cfg(test)]

@@ -254,42 +254,7 @@ impl Findings {
     /// The findings grouped by rule, most severe first, then most findings: the "top rules ×
     /// count × first/last seen" a responder reads first. At most `n` rules.
     pub fn top_rules(&self, n: usize) -> Vec<RuleSummary> {
-        let mut by_rule: BTreeMap<&str, RuleSummary> = BTreeMap::new();
-        for f in &self.items {
-            let r = by_rule
-                .entry(f.rule_id.as_str())
-                .or_insert_with(|| RuleSummary {
-                    rule_id: f.rule_id.clone(),
-                    title: f.title.clone(),
-                    severity: f.severity,
-                    techniques: f.techniques.clone(),
-                    findings: 0,
-                    occurrences: 0,
-                    first_seen: None,
-                    last_seen: None,
-                    hosts: Vec::new(),
-                    example: crate::text::truncate_to_boundary(&f.summary, MAX_EXAMPLE).to_string(),
-                });
-            r.findings += 1;
-            r.occurrences += f.occurrences;
-            r.severity = r.severity.max(f.severity);
-            if let Some(t) = f.context.first_seen {
-                r.first_seen = Some(r.first_seen.map_or(t, |s| s.min(t)));
-            }
-            if let Some(t) = f.context.last_seen {
-                r.last_seen = Some(r.last_seen.map_or(t, |s| s.max(t)));
-            }
-            add_names(&mut r.hosts, &f.context.hosts);
-        }
-        let mut out: Vec<RuleSummary> = by_rule.into_values().collect();
-        out.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.findings.cmp(&a.findings))
-                .then_with(|| a.rule_id.cmp(&b.rule_id))
-        });
-        out.truncate(n);
-        out
+        rule_summaries(&self.items, n)
     }
 
     /// Findings whose evidence names no host (snapshot and file records) get the collected
@@ -308,6 +273,46 @@ impl Findings {
                 .then_with(|| a.evidence.first().cmp(&b.evidence.first()))
         });
     }
+}
+
+/// Findings grouped by rule, most severe first, then most findings; at most `n` rules.
+pub fn rule_summaries(items: &[Finding], n: usize) -> Vec<RuleSummary> {
+    let mut by_rule: BTreeMap<&str, RuleSummary> = BTreeMap::new();
+    for f in items {
+        let r = by_rule
+            .entry(f.rule_id.as_str())
+            .or_insert_with(|| RuleSummary {
+                rule_id: f.rule_id.clone(),
+                title: f.title.clone(),
+                severity: f.severity,
+                techniques: f.techniques.clone(),
+                findings: 0,
+                occurrences: 0,
+                first_seen: None,
+                last_seen: None,
+                hosts: Vec::new(),
+                example: crate::text::truncate_to_boundary(&f.summary, MAX_EXAMPLE).to_string(),
+            });
+        r.findings += 1;
+        r.occurrences = r.occurrences.saturating_add(f.occurrences);
+        r.severity = r.severity.max(f.severity);
+        if let Some(t) = f.context.first_seen {
+            r.first_seen = Some(r.first_seen.map_or(t, |s| s.min(t)));
+        }
+        if let Some(t) = f.context.last_seen {
+            r.last_seen = Some(r.last_seen.map_or(t, |s| s.max(t)));
+        }
+        add_names(&mut r.hosts, &f.context.hosts);
+    }
+    let mut out: Vec<RuleSummary> = by_rule.into_values().collect();
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.findings.cmp(&a.findings))
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    out.truncate(n);
+    out
 }
 
 /// Findings as they come, merged: one per (rule, thing), however many records carry it. The
@@ -364,7 +369,7 @@ impl FindingSet {
         match self.index.get(&key) {
             Some(&i) => {
                 let existing = &mut self.items[i];
-                existing.occurrences += f.occurrences;
+                existing.occurrences = existing.occurrences.saturating_add(f.occurrences);
                 existing.context.merge(&f.context);
                 for e in f.evidence {
                     if existing.evidence.len() < MAX_EVIDENCE

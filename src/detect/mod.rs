@@ -33,7 +33,9 @@ pub mod rules;
 
 pub use engine::Engine;
 pub use eval::is_public;
-pub use finding::{DecodedPayload, Finding, FindingContext, Findings, MatchedValue, RuleSummary};
+pub use finding::{
+    DecodedPayload, Finding, FindingContext, Findings, MatchedValue, RuleSummary, rule_summaries,
+};
 pub use observation::{
     Derivation, EventOrigin, EvidenceRef, Observation, ObservationKind, TaskAttrs,
 };

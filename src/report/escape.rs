@@ -15,8 +15,9 @@ pub fn html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Controls (other than newline and tab) are shown as escapes, not emitted.
-            c if c.is_control() && c != '\n' && c != '\t' => {
+            // Controls (other than newline and tab) and bidi overrides/isolates (which make
+            // `invoice\u{202e}fdp.exe` read `invoiceexe.pdf`) are shown as escapes.
+            c if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) => {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => out.push(c),
@@ -44,6 +45,15 @@ pub fn markdown(s: &str) -> String {
         }
     }
     out
+}
+
+/// Unicode's explicit directional formatting characters: embeddings, overrides, isolates and
+/// marks. Shown, never applied.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+    )
 }
 
 /// Cut a value for display, saying so.

@@ -3,6 +3,7 @@
 
 use super::escape::{MAX_SHOWN, html as esc, shorten};
 use super::{Finding, ReportData, Severity};
+use crate::detect::{RuleSummary, rule_summaries};
 use crate::outcome::CollectorStatus;
 use crate::record::ProcessRecord;
 use std::collections::{BTreeMap, HashMap};
@@ -50,9 +51,33 @@ fn row(out: &mut String, k: &str, v: &str) {
     let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), v);
 }
 
+/// A time as a responder reads it: seconds, UTC.
+fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+fn source_text(m: &crate::archive::manifest::Manifest) -> String {
+    use crate::record::SourceDescription as S;
+    match &m.source {
+        S::Live { os } => format!("live host ({})", os.as_str()),
+        S::OfflineRoot {
+            os,
+            path,
+            os_detected,
+        } => format!(
+            "offline root {path} ({}{})",
+            os.as_str(),
+            if *os_detected { "" } else { ", assumed" }
+        ),
+    }
+}
+
 fn summary(out: &mut String, d: &ReportData) {
     let m = &d.manifest;
-    out.push_str("<h2 id=\"summary\">Collection</h2><table>");
+    out.push_str(
+        "<details id=\"summary\"><summary><strong>Collection details</strong> (host, \
+         source, profile, tool)</summary><table>",
+    );
     let h = &m.host;
     row(
         out,
@@ -70,7 +95,7 @@ fn summary(out: &mut String, d: &ReportData) {
     .join(" · ");
     row(out, "OS", &esc(&os));
     if let Some(b) = h.boot_time {
-        row(out, "Boot time", &esc(&b.to_rfc3339()));
+        row(out, "Boot time", &esc(&when(&b)));
     }
     if !h.ip_addresses.is_empty() {
         row(out, "IP addresses", &esc(&h.ip_addresses.join(", ")));
@@ -100,11 +125,7 @@ fn summary(out: &mut String, d: &ReportData) {
         }
     );
     row(out, "Collected by", &esc(&who));
-    row(
-        out,
-        "Source",
-        &esc(&serde_json::to_string(&m.source).unwrap_or_default()),
-    );
+    row(out, "Source", &esc(&source_text(m)));
     row(
         out,
         "Profile",
@@ -117,11 +138,7 @@ fn summary(out: &mut String, d: &ReportData) {
     row(
         out,
         "Time (UTC)",
-        &esc(&format!(
-            "{} → {}",
-            m.started.to_rfc3339(),
-            m.ended.to_rfc3339()
-        )),
+        &esc(&format!("{} → {}", when(&m.started), when(&m.ended))),
     );
     row(
         out,
@@ -139,16 +156,115 @@ fn summary(out: &mut String, d: &ReportData) {
             m.tool.target
         )),
     );
-    out.push_str("</table>");
+    out.push_str("</table></details>");
+}
+
+/// Rules listed in the verdict; the rest are in the findings section.
+const TOP_RULES: usize = 10;
+/// Rules whose findings are shown open (the most severe first); later ones start closed.
+const OPEN_RULES: usize = 8;
+/// Finding cards shown per rule before the rest are folded away.
+const CARDS_SHOWN: usize = 3;
+/// Finding cards rendered per rule at all; the rest are counted, and are in findings.jsonl.
+const CARDS_PER_RULE: usize = 50;
+/// Timeline rows shown open, and rendered at all.
+const TIMELINE_SHOWN: usize = 25;
+const TIMELINE_ROWS: usize = 500;
+/// Processes in a tree shown open; a bigger tree starts closed (its flagged nodes are listed).
+const TREE_OPEN: usize = 150;
+
+/// The first screen: which host, what state the archive is in, how bad, and which rules.
+fn verdict(
+    out: &mut String,
+    d: &ReportData,
+    top: &[RuleSummary],
+    rule_anchor: &HashMap<String, usize>,
+) {
+    let m = &d.manifest;
+    let _ = write!(
+        out,
+        "<section id=\"verdict\"><p><strong>{}</strong> · {} · collected {} · status \
+         <span class=\"{}\">{}</span></p>",
+        esc(m.host.hostname.as_deref().unwrap_or("(unknown host)")),
+        esc(&source_text(m)),
+        esc(&when(&m.started)),
+        match m.status {
+            crate::outcome::RunStatus::Complete => "ok",
+            _ => "partial",
+        },
+        esc(&format!("{:?}", m.status).to_lowercase())
+    );
+    if d.findings.is_empty() {
+        out.push_str("<p>No execution indicator fired.</p>");
+    } else {
+        let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
+        for f in &d.findings {
+            *counts.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+        }
+        out.push_str("<p>");
+        for (s, n) in &counts {
+            let _ = write!(out, "<span class=\"sev {0}\">{n} {0}</span> ", s.0.as_str());
+        }
+        let _ = write!(
+            out,
+            "<span class=\"muted\">{} findings from {} rules</span></p>",
+            d.findings.len(),
+            rule_anchor.len()
+        );
+        out.push_str(
+            "<table><tr><th>severity</th><th>rule</th><th>techniques</th><th>findings</th>\
+             <th>records</th><th>first seen</th><th>last seen</th><th>example</th></tr>",
+        );
+        for r in top {
+            let sev = r.severity.as_str();
+            let (ex, _) = shorten(&r.example, 120);
+            let _ = write!(
+                out,
+                "<tr><td><span class=\"sev {sev}\">{sev}</span></td><td><a href=\"#r{}\">{}</a></td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                rule_anchor.get(&r.rule_id).copied().unwrap_or(0),
+                esc(&r.title),
+                esc(&r.techniques.join(" ")),
+                r.findings,
+                r.occurrences,
+                r.first_seen.as_ref().map(when).unwrap_or_default(),
+                r.last_seen.as_ref().map(when).unwrap_or_default(),
+                esc(&ex)
+            );
+        }
+        out.push_str("</table>");
+        if rule_anchor.len() > top.len() {
+            let _ = write!(
+                out,
+                "<p class=\"muted\">{} more rules fired; see <a href=\"#findings\">Findings</a>.</p>",
+                rule_anchor.len() - top.len()
+            );
+        }
+    }
+    out.push_str("</section>");
 }
 
 fn coverage(out: &mut String, d: &ReportData) {
+    let cs = &d.manifest.collectors;
+    let count = |st: CollectorStatus| cs.iter().filter(|c| c.status == st).count();
+    let troubled = count(CollectorStatus::Failed) + count(CollectorStatus::Partial) > 0;
+    let _ = write!(
+        out,
+        "<details id=\"coverage\"{}><summary><strong>Coverage</strong>: {} collectors — \
+         {} ok, {} partial, {} failed, {} skipped; {} errors recorded</summary>",
+        if troubled { " open" } else { "" },
+        cs.len(),
+        count(CollectorStatus::Ok),
+        count(CollectorStatus::Partial),
+        count(CollectorStatus::Failed),
+        count(CollectorStatus::Skipped),
+        cs.iter().fold(0u64, |n, c| n.saturating_add(c.error_count))
+    );
     out.push_str(
-        "<h2 id=\"coverage\">Coverage: what the archive holds and what it does not</h2>\
-         <table><tr><th>collector</th><th>status</th><th>records</th><th>files</th>\
+        "<table><tr><th>collector</th><th>status</th><th>records</th><th>files</th>\
          <th>time</th><th>why / errors</th></tr>",
     );
-    for c in &d.manifest.collectors {
+    for c in cs {
         let cls = status_class(c.status);
         let mut why = c.reason.as_deref().map(esc).unwrap_or_default();
         if c.error_count > 0 {
@@ -179,30 +295,82 @@ fn coverage(out: &mut String, d: &ReportData) {
             c.duration_ms as f64 / 1000.0
         );
     }
-    out.push_str("</table>");
+    out.push_str("</table></details>");
 }
 
-fn finding(out: &mut String, f: &Finding) {
+/// Who, when and where of a finding, on one line.
+fn context_line(f: &Finding) -> String {
+    let c = &f.context;
+    let mut parts: Vec<String> = Vec::new();
+    match (c.first_seen, c.last_seen) {
+        (Some(a), Some(b)) if a != b => parts.push(format!("{} → {}", when(&a), when(&b))),
+        (Some(a), _) => parts.push(when(&a)),
+        _ => {}
+    }
+    if let Some(h) = &c.host {
+        let more = c.hosts.len().saturating_sub(1);
+        parts.push(if more > 0 {
+            format!("host <code>{}</code> (+{more})", esc(h))
+        } else {
+            format!("host <code>{}</code>", esc(h))
+        });
+    }
+    if let Some(u) = &c.user {
+        let more = c.users.len().saturating_sub(1);
+        parts.push(if more > 0 {
+            format!("user <code>{}</code> (+{more})", esc(u))
+        } else {
+            format!("user <code>{}</code>", esc(u))
+        });
+    }
+    match (c.pid, c.ppid) {
+        (Some(p), Some(pp)) => parts.push(format!("pid {p} ← {pp}")),
+        (Some(p), None) => parts.push(format!("pid {p}")),
+        _ => {}
+    }
+    if let (Some(ch), Some(id)) = (&c.channel, c.event_id) {
+        parts.push(format!("{} {id}", esc(ch)));
+    }
+    parts.join(" · ")
+}
+
+fn finding(out: &mut String, i: usize, f: &Finding, procs: &[ProcessRecord]) {
     let sev = f.severity.as_str();
     let _ = write!(
         out,
-        "<div class=\"finding\"><p><span class=\"sev {sev}\">{sev}</span> <strong>{}</strong> \
-         <code>{}</code> {}</p><p>{}</p>",
-        esc(&f.title),
-        esc(&f.rule_id),
-        f.techniques
-            .iter()
-            .map(|t| format!("<code>{}</code>", esc(t)))
-            .collect::<Vec<_>>()
-            .join(" "),
-        esc(&f.description)
+        "<div class=\"finding\" id=\"f{i}\"><p><span class=\"sev {sev}\">{sev}</span> {}</p>",
+        context_line(f)
     );
+    let c = &f.context;
+    // The image line when it adds to the summary: a parent, or an image the command line
+    // does not already show.
+    let image_news = c.image.as_deref().is_some_and(|i| !f.summary.contains(i));
+    if c.parent_image.is_some() || image_news {
+        let _ = write!(
+            out,
+            "<p><code>{}</code>{}</p>",
+            esc(c.image.as_deref().unwrap_or("?")),
+            c.parent_image
+                .as_deref()
+                .map(|p| format!(
+                    " <span class=\"muted\">started by</span> <code>{}</code>",
+                    esc(p)
+                ))
+                .unwrap_or_default()
+        );
+    }
     if !f.summary.is_empty() {
         let _ = write!(out, "<pre>{}</pre>", value(&f.summary, "the records"));
     }
-    if !f.matched.is_empty() {
+    // The matched values that add something to the summary above.
+    let matched: Vec<_> = f
+        .matched
+        .iter()
+        .filter(|m| !f.summary.contains(m.value.trim_matches('…')))
+        .collect();
+    if !matched.is_empty() {
         out.push_str("<table>");
-        for m in &f.matched {
+        for m in matched {
             row(
                 out,
                 &m.field,
@@ -233,8 +401,17 @@ fn finding(out: &mut String, f: &Finding) {
     let ev: Vec<String> = f
         .evidence
         .iter()
+        .take(10)
         .map(|e| {
             let mut s = format!("<code>{}:{}</code>", esc(&e.member), e.line);
+            if e.member == "records/processes.jsonl"
+                && let Some(p) = usize::try_from(e.line)
+                    .ok()
+                    .and_then(|l| l.checked_sub(1))
+                    .and_then(|i| procs.get(i))
+            {
+                let _ = write!(s, " <a href=\"#p{}\">in the tree</a>", p.pid);
+            }
             if let Some(p) = &e.source_path {
                 let _ = write!(s, " from <code>{}</code>", esc(p));
             }
@@ -248,66 +425,185 @@ fn finding(out: &mut String, f: &Finding) {
         })
         .collect();
     out.push_str(&ev.join("; "));
+    if f.evidence.len() > 10 {
+        let _ = write!(out, "; {} more in findings.jsonl", f.evidence.len() - 10);
+    }
     out.push_str("</p></div>");
 }
 
-fn findings(out: &mut String, d: &ReportData) {
-    out.push_str("<h2 id=\"findings\">Findings</h2>");
+/// Findings in time order: what happened when, most severe kept when there are too many.
+fn timeline(out: &mut String, d: &ReportData, links: &Links) {
+    let mut timed: Vec<(usize, &Finding)> = d
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.context.first_seen.is_some())
+        .collect();
+    if timed.is_empty() {
+        return;
+    }
+    let total = timed.len();
+    if total > TIMELINE_ROWS {
+        timed.sort_by_key(|(_, f)| std::cmp::Reverse(f.severity));
+        timed.truncate(TIMELINE_ROWS);
+    }
+    timed.sort_by_key(|(i, f)| (f.context.first_seen, *i));
+    let _ = write!(
+        out,
+        "<h2 id=\"timeline\">Timeline of findings</h2><p class=\"muted\">{total} findings with a \
+         time{}.</p>",
+        if total > TIMELINE_ROWS {
+            format!("; the {TIMELINE_ROWS} most severe are listed")
+        } else {
+            String::new()
+        }
+    );
+    let head = "<table><tr><th>first seen</th><th>severity</th><th>rule</th><th>host</th>\
+                <th>user</th><th>what</th></tr>";
+    out.push_str(head);
+    for (n, (i, f)) in timed.iter().enumerate() {
+        if n == TIMELINE_SHOWN {
+            let _ = write!(
+                out,
+                "</table><details><summary>{} more</summary>{head}",
+                timed.len() - TIMELINE_SHOWN
+            );
+        }
+        let sev = f.severity.as_str();
+        let (what, _) = shorten(&f.summary, 140);
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td><span class=\"sev {sev}\">{sev}</span></td>\
+             <td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            f.context.first_seen.as_ref().map(when).unwrap_or_default(),
+            links.to(*i),
+            esc(&f.title),
+            esc(f.context.host.as_deref().unwrap_or("")),
+            esc(f.context.user.as_deref().unwrap_or("")),
+            esc(&what)
+        );
+    }
+    out.push_str("</table>");
+    if timed.len() > TIMELINE_SHOWN {
+        out.push_str("</details>");
+    }
+}
+
+/// Where a link to finding `i` goes: its card when the card is rendered, else its rule.
+struct Links {
+    /// Per finding: `None` when its card is rendered, else its rule's section.
+    target: Vec<Option<usize>>,
+}
+
+impl Links {
+    fn new(d: &ReportData, rule_anchor: &HashMap<String, usize>) -> Links {
+        let mut per_rule: HashMap<&str, usize> = HashMap::new();
+        let target = d
+            .findings
+            .iter()
+            .map(|f| {
+                let n = per_rule.entry(f.rule_id.as_str()).or_default();
+                *n += 1;
+                (*n > CARDS_PER_RULE).then(|| rule_anchor.get(&f.rule_id).copied().unwrap_or(0))
+            })
+            .collect();
+        Links { target }
+    }
+
+    fn to(&self, i: usize) -> String {
+        match self.target.get(i) {
+            Some(Some(rule)) => format!("#r{rule}"),
+            _ => format!("#f{i}"),
+        }
+    }
+}
+
+/// Findings grouped by rule, most severe rules first: the description once, a few cards
+/// open, the rest folded, and past a cap only counted.
+fn findings(out: &mut String, d: &ReportData, rules: &[RuleSummary]) {
+    out.push_str("<h2 id=\"findings\">Findings by rule</h2>");
     if d.findings.is_empty() {
         out.push_str("<p>No execution indicator fired.</p>");
         return;
     }
-    let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
-    for f in &d.findings {
-        *counts.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+    let mut by_rule: HashMap<&str, Vec<(usize, &Finding)>> = HashMap::new();
+    for (i, f) in d.findings.iter().enumerate() {
+        by_rule.entry(f.rule_id.as_str()).or_default().push((i, f));
     }
-    out.push_str("<p>");
-    for (s, n) in &counts {
-        let _ = write!(out, "<span class=\"sev {0}\">{0} {n}</span> ", s.0.as_str());
-    }
-    out.push_str("</p>");
-    // Grouped by severity, then technique.
-    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, String), Vec<&Finding>> =
-        BTreeMap::new();
-    for f in &d.findings {
-        let tech = f.techniques.first().cloned().unwrap_or_default();
-        groups
-            .entry((std::cmp::Reverse(f.severity), tech))
-            .or_default()
-            .push(f);
-    }
-    for ((sev, tech), fs) in &groups {
+    for (n, r) in rules.iter().enumerate() {
+        let Some(fs) = by_rule.get(r.rule_id.as_str()) else {
+            continue;
+        };
+        let sev = r.severity.as_str();
+        let first = fs[0].1;
         let _ = write!(
             out,
-            "<details{}><summary><span class=\"sev {1}\">{1}</span> <code>{2}</code> — {3} \
-             finding(s)</summary>",
-            if sev.0 >= Severity::Medium {
+            "<details id=\"r{n}\"{}><summary><span class=\"sev {sev}\">{sev}</span> \
+             <strong>{}</strong> {} — {} finding{}, {} records</summary>\
+             <p>{} <span class=\"muted\">rule <code>{}</code> from <code>{}</code></span></p>",
+            if n < OPEN_RULES && r.severity >= Severity::Medium {
                 " open"
             } else {
                 ""
             },
-            sev.0.as_str(),
-            esc(if tech.is_empty() {
-                "(no technique)"
-            } else {
-                tech
-            }),
-            fs.len()
+            esc(&r.title),
+            r.techniques
+                .iter()
+                .map(|t| format!("<code>{}</code>", esc(t)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            fs.len(),
+            if fs.len() == 1 { "" } else { "s" },
+            r.occurrences,
+            esc(&first.description),
+            esc(&first.rule_id),
+            esc(&first.rule_origin)
         );
-        for f in fs {
-            finding(out, f);
+        for (k, (i, f)) in fs.iter().take(CARDS_PER_RULE).enumerate() {
+            if k == CARDS_SHOWN {
+                let _ = write!(
+                    out,
+                    "<details><summary>{} more like this</summary>",
+                    fs.len().min(CARDS_PER_RULE) - CARDS_SHOWN
+                );
+            }
+            finding(out, *i, f, &d.processes);
+        }
+        if fs.len() > CARDS_SHOWN {
+            out.push_str("</details>");
+        }
+        if fs.len() > CARDS_PER_RULE {
+            let _ = write!(
+                out,
+                "<p class=\"muted\">… and {} more findings of this rule in findings.jsonl.</p>",
+                fs.len() - CARDS_PER_RULE
+            );
         }
         out.push_str("</details>");
     }
 }
 
-fn process_tree(out: &mut String, d: &ReportData) {
+fn process_tree(out: &mut String, d: &ReportData, links: &Links) {
     out.push_str("<h2 id=\"processes\">Process tree</h2>");
     if d.processes.is_empty() {
         out.push_str("<p class=\"muted\">No process snapshot in this archive.</p>");
         return;
     }
     let flagged = d.flagged_pids();
+    // The first (most severe) finding on each flagged process, for the link back.
+    let mut first_finding: HashMap<u32, usize> = HashMap::new();
+    for (i, f) in d.findings.iter().enumerate() {
+        for e in &f.evidence {
+            if e.member == "records/processes.jsonl"
+                && let Some(p) = usize::try_from(e.line)
+                    .ok()
+                    .and_then(|l| l.checked_sub(1))
+                    .and_then(|i| d.processes.get(i))
+            {
+                first_finding.entry(p.pid).or_insert(i);
+            }
+        }
+    }
     let pids: std::collections::HashSet<u32> = d.processes.iter().map(|p| p.pid).collect();
     let mut children: HashMap<Option<u32>, Vec<&ProcessRecord>> = HashMap::new();
     for p in &d.processes {
@@ -316,10 +612,16 @@ fn process_tree(out: &mut String, d: &ReportData) {
     }
     let _ = write!(
         out,
-        "<p class=\"muted\">{} processes; flagged ones are marked ⚑ with the highest severity \
-         that points at them.</p><ul class=\"tree\">",
-        d.processes.len()
+        "<p class=\"muted\">{} processes; {} flagged, marked ⚑ with the highest severity that \
+         points at them and linked to their finding.</p>",
+        d.processes.len(),
+        flagged.len()
     );
+    let big = d.processes.len() > TREE_OPEN;
+    if big {
+        out.push_str("<details><summary>the whole tree</summary>");
+    }
+    out.push_str("<ul class=\"tree\">");
     // Iterative depth-first walk: a hostile or cyclic parent chain cannot overflow the stack,
     // and every process is shown once.
     enum Step<'a> {
@@ -344,7 +646,16 @@ fn process_tree(out: &mut String, d: &ReportData) {
         }
         let flag = flagged
             .get(&p.pid)
-            .map(|s| format!("<span class=\"sev {0}\">⚑ {0}</span> ", s.as_str()))
+            .map(|s| {
+                format!(
+                    "<a class=\"sev {0}\" href=\"{1}\">⚑ {0}</a> ",
+                    s.as_str(),
+                    first_finding
+                        .get(&p.pid)
+                        .map(|i| links.to(*i))
+                        .unwrap_or_else(|| "#findings".into())
+                )
+            })
             .unwrap_or_default();
         let cmd = if p.command_line.is_empty() {
             format!("[{}]", p.name)
@@ -354,7 +665,8 @@ fn process_tree(out: &mut String, d: &ReportData) {
         let (cmd, _) = shorten(&cmd, 300);
         let _ = write!(
             out,
-            "<li>{flag}<code class=\"{}\">{} {}</code> <span class=\"muted\">{}{}</span>",
+            "<li id=\"p{}\">{flag}<code class=\"{}\">{} {}</code> <span class=\"muted\">{}{}</span>",
+            p.pid,
             if flag.is_empty() { "" } else { "flag" },
             p.pid,
             esc(&cmd),
@@ -375,10 +687,24 @@ fn process_tree(out: &mut String, d: &ReportData) {
         }
     }
     out.push_str("</ul>");
+    if big {
+        out.push_str("</details>");
+    }
 }
 
 pub fn render_html(d: &ReportData) -> String {
-    let host = d.manifest.host.hostname.as_deref().unwrap_or("host");
+    let host = d
+        .manifest
+        .host
+        .hostname
+        .as_deref()
+        .unwrap_or("(unknown host)");
+    let rules = rule_summaries(&d.findings, usize::MAX);
+    let rule_anchor: HashMap<String, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.rule_id.clone(), i))
+        .collect();
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
@@ -388,14 +714,23 @@ pub fn render_html(d: &ReportData) -> String {
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>irsnap triage: {0}</title><style>{STYLE}</style></head><body>\
          <h1>irsnap triage report: {0}</h1>\
-         <p class=\"muted\"><a href=\"#findings\">Findings</a> · <a href=\"#coverage\">Coverage</a> · \
-         <a href=\"#processes\">Process tree</a></p>",
+         <p class=\"muted\"><a href=\"#timeline\">Timeline</a> · \
+         <a href=\"#findings\">Findings by rule</a> · <a href=\"#processes\">Process tree</a> · \
+         <a href=\"#coverage\">Coverage</a> · <a href=\"#summary\">Collection details</a></p>",
         esc(host)
     );
-    summary(&mut out, d);
-    findings(&mut out, d);
+    verdict(
+        &mut out,
+        d,
+        &rules[..rules.len().min(TOP_RULES)],
+        &rule_anchor,
+    );
     coverage(&mut out, d);
-    process_tree(&mut out, d);
+    summary(&mut out, d);
+    let links = Links::new(d, &rule_anchor);
+    timeline(&mut out, d, &links);
+    findings(&mut out, d, &rules);
+    process_tree(&mut out, d, &links);
     out.push_str("</body></html>\n");
     out
 }

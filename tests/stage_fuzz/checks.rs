@@ -7,7 +7,7 @@ use serde_json::Value;
 /// Elements `report::render_html` writes itself; anything else is markup that came in.
 const HTML_TAGS: &[&str] = &[
     "a", "body", "code", "details", "div", "h1", "h2", "head", "html", "li", "meta", "p", "pre",
-    "span", "strong", "style", "summary", "table", "td", "th", "title", "tr", "ul",
+    "section", "span", "strong", "style", "summary", "table", "td", "th", "title", "tr", "ul",
 ];
 /// Attributes it writes (all with fixed or escaped values).
 const HTML_ATTRS: &[&str] = &[
