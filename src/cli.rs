@@ -38,6 +38,10 @@ pub enum Command {
     Stack(StackArgs),
     /// Export an archive's timeline or records for Timesketch, spreadsheets, jq or DuckDB.
     Export(ExportArgs),
+    /// Re-run detection (built-in rules, --rules, --sigma) over archives already collected,
+    /// from their records and copied scripts; writes new findings and reports beside each
+    /// archive and never modifies it (exit 2 when some archive could not be read).
+    Hunt(HuntArgs),
     /// Print the JSON Schema of the archive's records and manifest (every archive also
     /// carries them under schema/).
     Schema(SchemaArgs),
@@ -122,6 +126,29 @@ pub struct ReportArgs {
     /// Write the report here instead of standard output.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Archives (.zip, or .zip.age with --identity) to hunt in; a directory stands for every
+    /// .zip and .zip.age in it.
+    #[arg(required = true, value_name = "ARCHIVE")]
+    pub archives: Vec<PathBuf>,
+    /// age identity file to read encrypted archives (repeatable; `-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    /// Extra detection rules (irsnap's TOML rule format); repeatable.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Apply the Sigma rules under this directory (e.g. SigmaHQ's rules/windows).
+    #[arg(long = "sigma", value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
+    /// Where the results go: `<DIR>/<archive name>.hunt/` (default: beside each archive).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// One JSON document (a list with one summary per archive) instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

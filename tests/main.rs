@@ -16,6 +16,7 @@ mod findings;
 mod foundation;
 mod harness;
 mod hostile;
+mod hunt;
 mod powershell_logs;
 mod profiles;
 mod report;

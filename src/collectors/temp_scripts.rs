@@ -61,6 +61,10 @@
 
 mod detect;
 mod emit;
+
+// `irsnap hunt` judges the copied scripts of an archive the way a collection judged them.
+pub(crate) use detect::is_script;
+pub(crate) use emit::script_text;
 mod layout;
 mod places;
 mod rank;

@@ -220,7 +220,7 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn severity_name(s: Severity) -> &'static str {
+pub(crate) fn severity_name(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "critical",
         Severity::High => "high",
@@ -312,7 +312,7 @@ fn print_summary(m: &Manifest, o: &Outcome) {
 }
 
 /// The rules that fired most, so a run with critical findings does not end like a clean one.
-fn print_top_rules(top: &[crate::detect::RuleSummary]) {
+pub(crate) fn print_top_rules(top: &[crate::detect::RuleSummary]) {
     if top.is_empty() {
         return;
     }

@@ -5,6 +5,7 @@
 
 pub mod collect;
 pub mod export;
+pub mod hunt;
 pub mod profiles;
 pub mod report;
 mod rules;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli, command_line: Vec<String>, interrupt: &Interrupt) -> anyhow
         Command::Profiles(args) => profiles::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Hunt(args) => hunt::run(&args),
         Command::Stack(args) => stack::run(&args),
         Command::Schema(args) => schema::run(&args),
     }

@@ -15,7 +15,7 @@ const TABLE_HOSTS: usize = 5;
 const TABLE_KEY_CHARS: usize = 300;
 
 /// Archives in a directory: `*.zip` and `*.zip.age`, sorted (sidecars and reports are not).
-fn archives_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn archives_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())

@@ -161,3 +161,24 @@ pub fn scheduled_task(t: &ScheduledTaskRecord, at: RecordAt, out: &mut Vec<Obser
     }
     out.extend(scheduled(t, ev));
 }
+
+/// A staged script's text (its first bytes, read by temp_scripts or from its copy in an
+/// archive) as an observation on the script's record at `at`. Text only, no script path: the
+/// file being in a temp dir is the record's own finding, and reading a script is not running
+/// it (the written-then-run join must not pair the file with itself).
+pub fn staged_script(
+    at: RecordAt,
+    path: &str,
+    member: Option<&str>,
+    sha256: Option<crate::record::Sha256>,
+    text: &str,
+) -> Observation {
+    let mut ev = EvidenceRef::new(at.member(), at.line).source_path(path);
+    if let Some(m) = member {
+        ev = ev.file_member(m);
+    }
+    if let Some(h) = sha256 {
+        ev = ev.sha256(h);
+    }
+    Observation::new(K::ScriptBlock, ev).script(Some(text), None::<&str>)
+}

@@ -9,8 +9,8 @@
 use super::{LOW_IMPACT_READ_RATE, Run, stage};
 use crate::archive::manifest::{CollectorReport, LeftOut, SkipReason};
 use crate::collectors::{Context, StopReason};
+use crate::detect::Observation;
 use crate::detect::analysis::Analysis;
-use crate::detect::{EvidenceRef, Observation, ObservationKind};
 use crate::ids::{CollectorId, RecordAt};
 use crate::outcome::CollectorStatus;
 use crate::record::Record;
@@ -158,18 +158,7 @@ impl Sink for CollectorSink<'_, '_, '_> {
         let Some(at) = self.last_at else {
             return;
         };
-        let mut ev = EvidenceRef::new(at.member(), at.line).source_path(s.path);
-        if let Some(m) = s.member {
-            ev = ev.file_member(m);
-        }
-        if let Some(h) = s.sha256 {
-            ev = ev.sha256(h);
-        }
-        // Text only, no script path: the file being in a temp dir is the record's own finding,
-        // and reading a script is not running it (the written-then-run join must not pair the
-        // file with itself).
-        let o =
-            Observation::new(ObservationKind::ScriptBlock, ev).script(Some(s.text), None::<&str>);
+        let o = crate::detect::records::staged_script(at, s.path, s.member, s.sha256, s.text);
         let panics = self.run.panics.clone();
         self.analysis.with(&panics, |a| a.observe(o));
     }

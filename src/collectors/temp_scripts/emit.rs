@@ -248,7 +248,7 @@ impl Run<'_, '_> {
 
 /// A script's first bytes as text: UTF-16LE when they look like it (PowerShell ISE and
 /// `Out-File` write it), UTF-8 otherwise, invalid bytes replaced.
-fn script_text(bytes: &[u8]) -> String {
+pub(crate) fn script_text(bytes: &[u8]) -> String {
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE])
         && let Some(t) = crate::text::utf16::decode_le_lossy(rest)
     {
