@@ -1,6 +1,6 @@
 //! Archive member names for raw copies. A name is never absolute, never holds `..`, a drive
 //! colon, a backslash or a control character, and stays reversible: every byte that cannot
-//! stand as is (including `%` itself and bytes that are not UTF-8) becomes `%XX`.
+//! stand as is (bytes that are not UTF-8, and a `%` that two hex digits follow) becomes `%XX`.
 
 use crate::source::OsFamily;
 use std::path::{Component, Path};
@@ -34,12 +34,19 @@ fn escape_component(raw: &[u8], out: &mut String) {
 }
 
 fn escape_str(s: &str, out: &mut String) {
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        // `%` stays as it is unless two hex digits follow it (which `unescape` would read
+        // as an escape): event logs are named `Microsoft-Windows-Sysmon%4Operational.evtx`,
+        // and an unzipped archive should hold that name, not `%254`.
+        let escape_percent = c == '%' && {
+            let mut next = chars.clone();
+            next.next().is_some_and(|a| a.is_ascii_hexdigit())
+                && next.next().is_some_and(|b| b.is_ascii_hexdigit())
+        };
         let bad = c.is_control()
-            || matches!(
-                c,
-                '%' | ':' | '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|'
-            );
+            || escape_percent
+            || matches!(c, ':' | '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|');
         if bad {
             let mut b = [0u8; 4];
             for byte in c.encode_utf8(&mut b).bytes() {
@@ -105,6 +112,7 @@ pub fn unescape(name: &str) -> Vec<u8> {
     while i < b.len() {
         if b[i] == b'%'
             && let Some(hex) = b.get(i + 1..i + 3)
+            && hex.iter().all(u8::is_ascii_hexdigit)
             && let Ok(s) = std::str::from_utf8(hex)
             && let Ok(v) = u8::from_str_radix(s, 16)
         {
@@ -125,8 +133,8 @@ mod tests {
     #[test]
     fn hostile_names_are_safe_and_reversible() {
         let m = member_for_logical(OsFamily::Linux, Path::new("/tmp/../a:b\\c%d\u{7}e"));
-        assert_eq!(m, "files/tmp/%2E%2E/a%3Ab%5Cc%25d%07e");
-        assert_eq!(unescape("a%3Ab%5Cc%25d%07e"), b"a:b\\c%d\x07e");
+        assert_eq!(m, "files/tmp/%2E%2E/a%3Ab%5Cc%d%07e");
+        assert_eq!(unescape("a%3Ab%5Cc%d%07e"), b"a:b\\c%d\x07e");
         let w = member_for_logical(OsFamily::Windows, Path::new("/Windows/System32/Tasks/x y"));
         assert_eq!(w, "files/C/Windows/System32/Tasks/x y");
         assert_eq!(
@@ -134,6 +142,21 @@ mod tests {
             "%2E%2E/%2E%2E/etc/passwd"
         );
         assert_eq!(sanitize_member("C:\\x"), "C%3A/x");
+    }
+
+    #[test]
+    fn event_log_names_keep_their_percent_and_every_name_round_trips() {
+        let m = member_for_logical(
+            OsFamily::Windows,
+            Path::new("/Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx"),
+        );
+        assert!(m.ends_with("/Microsoft-Windows-Sysmon%4Operational.evtx"), "{m}");
+        for name in ["a%41", "%%41", "%", "x%4", "%+1", "%ff%", "%4O", "100%", "%2E%2E"] {
+            let e = sanitize_member(name);
+            assert_eq!(unescape(&e), name.as_bytes(), "{name} -> {e}");
+        }
+        assert_eq!(sanitize_member("a%41"), "a%2541");
+        assert_eq!(unescape("%+1"), b"%+1");
     }
 
     #[test]
