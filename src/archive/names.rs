@@ -150,8 +150,13 @@ mod tests {
             OsFamily::Windows,
             Path::new("/Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx"),
         );
-        assert!(m.ends_with("/Microsoft-Windows-Sysmon%4Operational.evtx"), "{m}");
-        for name in ["a%41", "%%41", "%", "x%4", "%+1", "%ff%", "%4O", "100%", "%2E%2E"] {
+        assert!(
+            m.ends_with("/Microsoft-Windows-Sysmon%4Operational.evtx"),
+            "{m}"
+        );
+        for name in [
+            "a%41", "%%41", "%", "x%4", "%+1", "%ff%", "%4O", "100%", "%2E%2E",
+        ] {
             let e = sanitize_member(name);
             assert_eq!(unescape(&e), name.as_bytes(), "{name} -> {e}");
         }

@@ -14,6 +14,7 @@ use crate::sigma::{ProcessEvent, RuleSet, SigmaEvent, SigmaFinding};
 use crate::source::OsFamily;
 
 pub struct Analysis<'e> {
+    engine: &'e Engine,
     detector: Detector<'e>,
     sigma: Option<&'e RuleSet>,
     os: OsFamily,
@@ -109,6 +110,7 @@ fn from_sigma(
 impl<'e> Analysis<'e> {
     pub fn new(engine: &'e Engine, sigma: Option<&'e RuleSet>, os: OsFamily) -> Analysis<'e> {
         Analysis {
+            engine,
             detector: Detector::new(engine),
             sigma,
             os,
@@ -223,7 +225,11 @@ impl<'e> Analysis<'e> {
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(c, _)| c.clone());
-        let sigma = self.sigma_findings.into_findings();
+        let mut sigma = self.sigma_findings.into_findings();
+        self.engine.apply_allowlist(&mut sigma);
+        for (id, n) in sigma.allowed {
+            *findings.allowed.entry(id).or_insert(0) += n;
+        }
         findings.items.extend(sigma.items);
         for (rule, n) in sigma.dropped {
             *findings.dropped.entry(rule).or_insert(0) += n;

@@ -31,6 +31,8 @@ pub struct Engine {
     /// Every regex of every rule in one set: a value is scanned once for all of them, and
     /// only the patterns that can match run on it (most values match none).
     set: Option<regex::RegexSet>,
+    /// The known-benign list: findings it covers are counted, not kept.
+    allows: Vec<super::allow::Allow>,
 }
 
 /// Number every regex of `c` into `out` (its source, with the rule's case flag).
@@ -80,22 +82,69 @@ impl Engine {
             now: None,
             recent: chrono::Duration::days(7),
             set,
+            allows: Vec::new(),
         }
+    }
+
+    /// With these known-benign entries; an entry naming a rule id that no rule has is refused
+    /// (a typo would silently silence nothing). Sigma ids (`sigma:...`) are not known yet
+    /// when rules load and are taken as written.
+    pub fn with_allows(mut self, allows: Vec<super::allow::Allow>) -> Result<Self, RuleError> {
+        for a in &allows {
+            for r in &a.rules {
+                let known = r.ends_with('*')
+                    || r.starts_with("sigma:")
+                    || self.rules.iter().any(|x| &x.id == r);
+                if !known {
+                    return Err(RuleError {
+                        origin: a.origin.clone(),
+                        line: a.line,
+                        reason: format!("allow `{}`: no rule has the id `{r}`", a.id),
+                    });
+                }
+            }
+        }
+        self.allows = allows;
+        Ok(self)
+    }
+
+    pub fn allows(&self) -> &[super::allow::Allow] {
+        &self.allows
+    }
+
+    /// Drops the findings a known-benign entry covers, counting them per entry.
+    pub fn apply_allowlist(&self, findings: &mut Findings) {
+        if self.allows.is_empty() {
+            return;
+        }
+        let allowed = &mut findings.allowed;
+        findings
+            .items
+            .retain(|f| match self.allows.iter().find(|a| a.covers(f)) {
+                Some(a) => {
+                    *allowed.entry(a.id.clone()).or_insert(0) += 1;
+                    false
+                }
+                None => true,
+            });
     }
 
     /// The built-in rules only.
     pub fn builtin() -> Result<Self, RuleError> {
-        Ok(Engine::new(super::rules::builtin_rules()?))
+        Engine::with_extra_rules(&[])
     }
 
     /// Built-in rules plus extra rule files (`--rules`): `(origin, text)` each.
     pub fn with_extra_rules(extra: &[(String, String)]) -> Result<Self, RuleError> {
         let mut rules = super::rules::builtin_rules()?;
+        let (origin, text) = super::rules::BUILTIN_ALLOW_FILE;
+        let mut allows = super::allow::load_allows(text, origin)?;
         for (origin, text) in extra {
             rules.extend(super::rules::load_rules(text, origin)?);
+            allows.extend(super::allow::load_allows(text, origin)?);
         }
         super::rules::check_unique(&rules)?;
-        Ok(Engine::new(rules))
+        Engine::new(rules).with_allows(allows)
     }
 
     /// The collection time: "registered recently" is measured back from it.
@@ -268,6 +317,7 @@ impl<'e> Detector<'e> {
         }
         let mut findings = self.findings.into_findings();
         findings.staged_not_joined = self.staged.dropped;
+        self.engine.apply_allowlist(&mut findings);
         findings.sort();
         findings
     }

@@ -209,6 +209,9 @@ pub struct Findings {
     /// Staged files left out of the written-then-run join because its index was full.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub staged_not_joined: u64,
+    /// Findings left out because a known-benign entry covers them, by entry id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allowed: BTreeMap<String, u64>,
     /// The Computer most logged events name: the host's name when the source itself does
     /// not tell (an offline Windows root has no live host name).
     #[serde(skip)]
@@ -397,6 +400,7 @@ impl FindingSet {
             items: self.items,
             dropped: self.dropped,
             staged_not_joined: 0,
+            allowed: BTreeMap::new(),
             logged_host: None,
         }
     }

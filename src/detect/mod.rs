@@ -20,6 +20,7 @@
 //! ```
 
 pub mod adapt;
+pub mod allow;
 pub mod analysis;
 pub mod correlate;
 pub mod decode;

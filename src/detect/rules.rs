@@ -264,6 +264,10 @@ pub struct RuleError {
 struct RuleFile {
     #[serde(default)]
     rule: Vec<toml::Spanned<RuleSpec>>,
+    /// Known-benign entries (`[[allow]]`), read by [`super::allow::load_allows`].
+    #[serde(default)]
+    #[allow(dead_code)]
+    allow: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -312,7 +316,7 @@ struct CondSpec {
 /// Regexes in rules are user input: bound their compiled size.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
@@ -568,6 +572,12 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../rules/events.toml"),
     ),
 ];
+
+/// The built-in known-benign list (`[[allow]]` entries), embedded like the rules.
+pub const BUILTIN_ALLOW_FILE: (&str, &str) = (
+    "builtin:rules/allowlist.toml",
+    include_str!("../../rules/allowlist.toml"),
+);
 
 /// All built-in rules. An error here is a bug in a shipped rule file (a test loads them).
 pub fn builtin_rules() -> Result<Vec<Rule>, RuleError> {

@@ -74,7 +74,24 @@ pub(super) fn finish(
     let mut stages = Vec::new();
 
     // Detection: its per-record work is done; the joins over the snapshot remain.
-    let (mut findings, detection, sigma) = detect_stage(&run, analysis, sigma_enabled);
+    let (mut findings, mut detection, sigma) = detect_stage(&run, analysis, sigma_enabled);
+    if !findings.allowed.is_empty() {
+        // Said where the report and the manifest show it: silenced, not hidden.
+        let list: Vec<String> = findings
+            .allowed
+            .iter()
+            .map(|(id, n)| format!("{id}: {n}"))
+            .collect();
+        let note = format!(
+            "{} findings covered by the known-benign list and not kept ({})",
+            findings.allowed.values().sum::<u64>(),
+            list.join(", ")
+        );
+        run.log.info(format!("detection: {note}"));
+        if detection.reason.is_none() {
+            detection.reason = Some(note);
+        }
+    }
     // An offline Windows root has no host name of its own; its event logs name the Computer
     // that wrote them. The archive's file name was chosen before anything was read.
     if facts.host.hostname.is_none()

@@ -194,6 +194,15 @@ fn verdict(
         },
         esc(&format!("{:?}", m.status).to_lowercase())
     );
+    let allowed = m
+        .stages
+        .iter()
+        .find(|s| s.stage == crate::archive::manifest::Stage::Detection)
+        .and_then(|s| s.reason.as_deref())
+        .filter(|r| r.contains("known-benign"));
+    if let Some(note) = allowed {
+        let _ = write!(out, "<p class=\"muted\">Detection: {}.</p>", esc(note));
+    }
     if d.findings.is_empty() {
         out.push_str("<p>No execution indicator fired.</p>");
     } else {
