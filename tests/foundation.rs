@@ -270,16 +270,18 @@ fn sigterm_leaves_a_valid_archive_marked_interrupted() {
     // Signal once the archive exists (a signal before it ends the run with nothing written,
     // which tests/signals.rs covers), however loaded the machine is.
     let t0 = std::time::Instant::now();
-    while t0.elapsed() < std::time::Duration::from_secs(20)
-        && !std::fs::read_dir(&out)
+    let started = || {
+        std::fs::read_dir(&out)
             .map(|d| {
                 d.flatten()
                     .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
             })
             .unwrap_or(false)
-    {
+    };
+    while t0.elapsed() < std::time::Duration::from_secs(300) && !started() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    assert!(started(), "no archive was started within five minutes");
     std::thread::sleep(std::time::Duration::from_millis(100));
     let pid = run.id().to_string();
     assert!(
