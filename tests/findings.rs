@@ -3,6 +3,7 @@
 
 use crate::harness::{RootBuilder, collect, fixture, irsnap};
 use serde_json::Value;
+use std::path::Path;
 
 fn windows_root() -> RootBuilder {
     let r = RootBuilder::new();
@@ -401,4 +402,58 @@ fn the_summary_and_json_rank_what_was_found() {
     ]);
     assert!(run.stdout.contains("findings none"), "{}", run.stdout);
     assert!(!run.stdout.contains("top findings"), "{}", run.stdout);
+}
+
+/// irsnap run from /tmp (as a rollout drops it) neither collects nor judges itself: its
+/// binary is skipped by the temp walk with a line in the log, its process is listed, marked,
+/// and raises nothing.
+#[test]
+fn irsnap_run_from_tmp_does_not_collect_or_flag_itself() {
+    let drop_dir = tempfile::tempdir_in("/tmp").unwrap();
+    let copy = drop_dir.path().join("irsnap");
+    std::fs::copy(crate::harness::bin(), &copy).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let profile = out.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "name = \"self\"\ndescription = \"d\"\n[collectors.processes]\n[collectors.temp_scripts]\n",
+    )
+    .unwrap();
+    let dest = out.path().join("a");
+    let run = crate::harness::Run::from(
+        std::process::Command::new(&copy)
+            .args([
+                "collect",
+                "--json",
+                "-o",
+                dest.to_str().unwrap(),
+                "--profile",
+            ])
+            .arg(&profile)
+            .output()
+            .unwrap(),
+    );
+    assert!(matches!(run.code, 0 | 2), "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut a = crate::harness::Archive::open(Path::new(v["archive"].as_str().unwrap()));
+    let me = copy.to_str().unwrap();
+    let temp = a.records("temp_scripts");
+    assert!(
+        !temp.iter().any(|r| r["path"] == me),
+        "its own binary was collected"
+    );
+    let log = String::from_utf8(a.member("collection.log")).unwrap();
+    assert!(log.contains("irsnap's own output or binary"), "{log}");
+    let procs = a.records("processes");
+    let own: Vec<&Value> = procs.iter().filter(|p| p["is_irsnap"] == true).collect();
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0]["image_path"], me);
+    let fs = findings(&mut a);
+    assert!(
+        !fs.iter().any(|f| f.to_string().contains(me)),
+        "{:#?}",
+        fs.iter()
+            .filter(|f| f.to_string().contains(me))
+            .collect::<Vec<_>>()
+    );
 }

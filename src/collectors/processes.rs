@@ -244,6 +244,7 @@ mod tests {
             image_copy: None,
             ancestry: vec![],
             notes: vec![],
+            is_irsnap: false,
         }
     }
 

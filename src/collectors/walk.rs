@@ -71,7 +71,8 @@ pub enum Problem {
     TooDeep { dir: PathBuf },
     /// The entry cap was reached; the rest of this walk root was not listed.
     TooManyEntries { root: PathBuf, limit: u64 },
-    /// An excluded directory (irsnap's own output) was not entered.
+    /// An excluded directory (irsnap's own output) was not entered, or an excluded file
+    /// (irsnap's own binary) not collected.
     Excluded { dir: PathBuf },
     /// The walk root is a symlink; not followed.
     RootIsSymlink { root: PathBuf },
@@ -111,7 +112,10 @@ impl Problem {
                 show(root)
             ),
             Problem::Excluded { dir } => {
-                format!("{}: irsnap's own output; not walked", show(dir))
+                format!(
+                    "{}: irsnap's own output or binary; not collected",
+                    show(dir)
+                )
             }
             Problem::RootIsSymlink { root } => {
                 format!("{}: is a symlink; not followed", show(root))
@@ -377,6 +381,9 @@ impl<'a> Walker<'a> {
             }
         };
         if meta.file_type != FileType::Directory {
+            if self.is_excluded(&path, &meta) {
+                return go(visit(Event::Problem(Problem::Excluded { dir: path })));
+            }
             return go(visit(Event::Found(Found {
                 path,
                 name,

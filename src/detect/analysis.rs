@@ -168,6 +168,7 @@ impl<'e> Analysis<'e> {
         }
         let ev = || EvidenceRef::new(at.member(), at.line);
         match rec {
+            Record::Process(p) if p.is_irsnap => {}
             Record::Process(p) => self.sigma_processes.push((p.clone(), at, context)),
             Record::ExecutionEvent(ExecutionEventRecord::Event(e)) => {
                 let ev = ev().source_path(e.source.source_path.clone());

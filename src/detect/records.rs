@@ -70,6 +70,10 @@ fn temp_file_observation(rec: &TempFileRecord, ev: EvidenceRef) -> Observation {
 
 /// A live process: its image hash and copy are the evidence.
 pub fn process(p: &ProcessRecord, at: RecordAt, out: &mut Vec<Observation>) {
+    // irsnap's own process ran from wherever the responder put it (often /tmp): not evidence.
+    if p.is_irsnap {
+        return;
+    }
     let mut ev = EvidenceRef::new(at.member(), at.line);
     if let Some(h) = p.image_sha256 {
         ev = ev.sha256(h);

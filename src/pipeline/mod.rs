@@ -300,8 +300,13 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
     }
 
     let shared = Shared::default();
+    // On a live host, irsnap's output and its own binary (often dropped in /tmp or %TEMP% by
+    // the responder or a rollout) are not evidence: walks skip them and say so.
     let exclude: Vec<PathBuf> = match evidence.live() {
-        Some(_) => vec![crate::source::live::host_to_logical(&config.output_dir)],
+        Some(_) => std::iter::once(config.output_dir.clone())
+            .chain(std::env::current_exe().ok())
+            .map(|p| crate::source::live::host_to_logical(&p))
+            .collect(),
         None => Vec::new(),
     };
     let ctx = crate::collectors::Context {

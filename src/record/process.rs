@@ -49,6 +49,9 @@ pub struct ProcessRecord {
     /// What could not be read and why (permission denied, vanished mid-read, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// This is irsnap itself, collecting: listed as what ran, never judged or stacked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_irsnap: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -232,6 +232,7 @@ fn proc_record(pid: u32, ppid: u32, image: &str, cmd: &str) -> ProcessRecord {
         image_copy: None,
         ancestry: Vec::new(),
         notes: Vec::new(),
+        is_irsnap: false,
     }
 }
 

@@ -321,6 +321,7 @@ fn read_process(
         image_copy: None,
         ancestry: Vec::new(),
         notes,
+        is_irsnap: pid == std::process::id(),
     })
 }
 

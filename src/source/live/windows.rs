@@ -254,6 +254,7 @@ pub fn processes(_view: &FsView) -> Result<Vec<ProcessRecord>, SourceError> {
                 image_copy: None,
                 ancestry: Vec::new(),
                 notes,
+                is_irsnap: pid == std::process::id(),
             }
         })
         .collect();
