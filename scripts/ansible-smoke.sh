@@ -104,6 +104,55 @@ sys.exit(0 if (m.get("case") or {}).get("case_id") == "ansible-smoke" else 1)
 PY
 left=("$WORK/remote"/*)
 [ "${#left[@]}" = 0 ] || fail "left behind on the host: ${left[*]}"
+# The fleet table: one row per host, with the finding counts of its run summary.
+fleet="$WORK/controller/fleet.tsv"
+[ -s "$fleet" ] || fail "no fleet table at $fleet"
+head -1 "$fleet" | grep -q "^host	critical	high	medium	status	archive" || fail "fleet.tsv header: $(head -1 "$fleet")"
+grep -q "^localhost	[0-9]*	[0-9]*	[0-9]*	[a-z]*	.*\.zip$" "$fleet" || fail "no localhost row in fleet.tsv: $(cat "$fleet")"
+echo "== fleet table"
+cat "$fleet"
+
+# Encrypted to a case key: the controller checks the SHA-256 without the secret key, and
+# with it verifies every member.
+if command -v age-keygen >/dev/null 2>&1; then
+  echo "== encrypted rollout"
+  age-keygen -o "$WORK/case-key.txt" 2>/dev/null || fail "age-keygen"
+  recipient=$(grep -o 'age1[0-9a-z]*' "$WORK/case-key.txt" | head -1)
+  mkdir -p "$WORK/controller-enc"
+  playbook -e "irsnap_controller_dir=$WORK/controller-enc" -e "irsnap_remote_tmp=$WORK/remote" \
+    -e irsnap_profile=volatile -e "{\"irsnap_encrypt_to\": [\"$recipient\"]}" >"$WORK/enc.log" 2>&1 ||
+    { cat "$WORK/enc.log" >&2; fail "the encrypted rollout failed without the key on the controller"; }
+  enc=("$WORK/controller-enc/localhost"/*.zip.age)
+  [ "${#enc[@]}" = 1 ] || fail "expected one .zip.age, found ${#enc[@]}"
+  "$BIN" verify --identity "$WORK/case-key.txt" "${enc[0]}" >/dev/null || fail "verify --identity ${enc[0]}"
+  mkdir -p "$WORK/controller-enc2"
+  playbook -e "irsnap_controller_dir=$WORK/controller-enc2" -e "irsnap_remote_tmp=$WORK/remote" \
+    -e irsnap_profile=volatile -e "{\"irsnap_encrypt_to\": [\"$recipient\"]}" \
+    -e "irsnap_identity=$WORK/case-key.txt" >"$WORK/enc2.log" 2>&1 ||
+    { cat "$WORK/enc2.log" >&2; fail "the encrypted rollout with the key on the controller failed"; }
+else
+  echo "ansible-smoke: SKIPPED the encrypted rollout: age-keygen is not installed" >&2
+fi
+
+# A noexec temp dir: the playbook finds out by running the binary once and moves to the
+# fallback (needs a tmpfs mount, so root with CAP_SYS_ADMIN; skipped otherwise).
+noexec="$WORK/noexec"
+mkdir -p "$noexec" "$WORK/fallback"
+if mount -t tmpfs -o noexec,size=64m tmpfs "$noexec" 2>/dev/null; then
+  echo "== noexec remote tmp"
+  mkdir -p "$WORK/controller-nx"
+  playbook -e "irsnap_controller_dir=$WORK/controller-nx" -e "irsnap_remote_tmp=$noexec" \
+    -e "irsnap_remote_tmp_fallback=$WORK/fallback" -e irsnap_profile=volatile >"$WORK/nx.log" 2>&1
+  nx=$?
+  umount "$noexec" 2>/dev/null || true
+  [ $nx = 0 ] || { cat "$WORK/nx.log" >&2; fail "the rollout did not fall back from a noexec temp dir"; }
+  nxa=("$WORK/controller-nx/localhost"/*.zip)
+  [ "${#nxa[@]}" = 1 ] || fail "no archive from the fallback dir"
+  left=("$WORK/fallback"/*)
+  [ "${#left[@]}" = 0 ] || fail "left behind in the fallback dir: ${left[*]}"
+else
+  echo "ansible-smoke: SKIPPED the noexec case: cannot mount a tmpfs here" >&2
+fi
 
 # A host whose verification fails keeps its archive (for another fetch), never the binary.
 echo "== failure path: verification refused on the controller"
