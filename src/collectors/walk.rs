@@ -213,6 +213,24 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A file is excluded only when it *is* an excluded path (irsnap's own binary): files
+    /// inside an excluded directory are never reached unless that directory is the walk
+    /// root, and then they are wanted (`-o /tmp` must not blind the collector).
+    fn is_excluded_file(&self, file: &Path, meta: &FileMeta) -> bool {
+        if let (Some(d), Some(i)) = (meta.dev, meta.inode)
+            && self.excluded_ids.contains(&(d, i))
+        {
+            return true;
+        }
+        self.excluded_paths.iter().any(|x| {
+            if self.case_insensitive {
+                file.to_string_lossy().to_lowercase() == x.to_string_lossy().to_lowercase()
+            } else {
+                file == x
+            }
+        })
+    }
+
     fn is_excluded(&self, dir: &Path, meta: &FileMeta) -> bool {
         if let (Some(d), Some(i)) = (meta.dev, meta.inode)
             && self.excluded_ids.contains(&(d, i))
@@ -381,7 +399,7 @@ impl<'a> Walker<'a> {
             }
         };
         if meta.file_type != FileType::Directory {
-            if self.is_excluded(&path, &meta) {
+            if self.is_excluded_file(&path, &meta) {
                 return go(visit(Event::Problem(Problem::Excluded { dir: path })));
             }
             return go(visit(Event::Found(Found {

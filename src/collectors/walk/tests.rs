@@ -76,6 +76,10 @@ fn excluded_dirs_and_entry_cap() {
     // The walk root itself is never excluded: `-o /tmp` must not blind the collector.
     let (found, _) = collect(&src, "/tmp/out", &limits(10), &[PathBuf::from("/tmp/out")]);
     assert_eq!(found, ["/tmp/out/archive.sh"]);
+    // An excluded file (irsnap's own binary) is skipped by name, its neighbours are not.
+    let (found, problems) = collect(&src, "/tmp", &limits(10), &[PathBuf::from("/tmp/keep.sh")]);
+    assert_eq!(found, ["/tmp/out/archive.sh"]);
+    assert!(problems[0].contains("/tmp/keep.sh"), "{problems:?}");
     let mut few = limits(10);
     few.max_entries = 1;
     let (found, problems) = collect(&src, "/tmp", &few, &[]);
