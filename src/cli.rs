@@ -210,9 +210,9 @@ pub struct CollectArgs {
     /// Built-in profile name or path to a profile file.
     #[arg(long, default_value = crate::profile::DEFAULT_PROFILE)]
     pub profile: String,
-    /// Only records newer than this: a duration back from now (`7d`, `12h`, `1h30m`) or a
-    /// date (`2026-11-01`, `2026-11-01T08:00:00Z`).
-    #[arg(long, value_name = "DURATION|DATE")]
+    /// Only records newer than this: a duration back from now (`7d` or `-7d`, `12h`,
+    /// `1h30m`), a date (`2026-11-01`, `2026-11-01T08:00:00Z`), `today` or `yesterday` (UTC).
+    #[arg(long, value_name = "DURATION|DATE", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Stop collecting after this long (`90s`, `5m`) and finish the archive.
     #[arg(long, value_name = "DURATION")]

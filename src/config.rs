@@ -59,13 +59,23 @@ pub fn redact_secrets(command_line: Vec<String>) -> Vec<String> {
 
 /// A duration back from `now`, or an absolute date (RFC 3339, or `YYYY-MM-DD` as UTC midnight).
 pub fn parse_since(s: &str, now: Timestamp) -> Result<Timestamp, String> {
+    // The start of today or yesterday, in UTC like every time irsnap records.
+    let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    match s.trim().to_ascii_lowercase().as_str() {
+        "today" => return Ok(midnight),
+        "yesterday" => return Ok(midnight - chrono::Duration::days(1)),
+        _ => {}
+    }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
         return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    let d = parse_duration(s).map_err(|e| format!("{e}; or give a date like 2026-11-01"))?;
+    // `-7d` reads as "seven days back", as it does in `find -mtime -7`.
+    let back = s.trim().strip_prefix('-').unwrap_or(s.trim());
+    let d = parse_duration(back)
+        .map_err(|e| format!("{e}; or give a date like 2026-11-01, `today` or `yesterday`"))?;
     let d = chrono::Duration::from_std(d).map_err(|e| e.to_string())?;
     now.checked_sub_signed(d)
         .ok_or_else(|| format!("--since {s:?} reaches before any representable date"))
@@ -88,7 +98,13 @@ mod tests {
             parse_since("2026-11-01", now).unwrap().to_rfc3339(),
             "2026-11-01T00:00:00+00:00"
         );
-        assert!(parse_since("yesterday", now).is_err());
+        assert_eq!(
+            parse_since("yesterday", now).unwrap().to_rfc3339(),
+            "2026-11-22T00:00:00+00:00"
+        );
+        assert_eq!(parse_since("-1d", now), parse_since("1d", now));
+        assert!(parse_since("fortnight", now).is_err());
+        assert!(parse_since("--1d", now).is_err());
     }
 
     #[test]

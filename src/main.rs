@@ -28,7 +28,7 @@ fn main() -> ExitCode {
                 "irsnap: error: {}",
                 irsnap::commands::term_safe(&format!("{e:#}"))
             );
-            ExitCode::from(irsnap::outcome::Exit::Failed.code())
+            ExitCode::from(irsnap::commands::exit_for(&e).code())
         }
     }
 }

@@ -37,6 +37,13 @@ pub enum ProfileError {
     },
 }
 
+impl ProfileError {
+    /// The name given is neither a built-in profile nor a path: a usage error.
+    pub fn is_unknown_name(&self) -> bool {
+        matches!(self, ProfileError::Unknown { .. })
+    }
+}
+
 /// Limits on the archive as a whole.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -102,8 +102,17 @@ pub trait Sink {
     fn staged_script(&mut self, _text: StagedScript<'_>) {}
     /// Something worth knowing that is not a failure (a process vanished mid-read).
     fn warn(&mut self, msg: String);
-    /// One item could not be collected; the collector's status becomes `partial`.
+    /// One item could not be read or parsed (no rights, damaged, vanished): a gap, listed in
+    /// the manifest and coverage. It does not make the collector `partial`: what was there
+    /// to collect was looked at, and the run can still be complete.
     fn error(&mut self, msg: String);
+    /// A limit of the profile (max_files, max_entries, max_parse_size, an archive budget)
+    /// left evidence out that was there to collect: the collector's status becomes `partial`.
+    /// By default a cut is also counted as an error, so a sink that does not tell them apart
+    /// loses nothing.
+    fn cut(&mut self, msg: String) {
+        self.error(msg);
+    }
 }
 
 pub(crate) const CHUNK: usize = 256 * 1024;
@@ -244,6 +253,7 @@ pub struct MemorySink {
     pub files: Vec<MemoryFile>,
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
+    pub cuts: Vec<String>,
 }
 
 impl Sink for MemorySink {
@@ -280,6 +290,10 @@ impl Sink for MemorySink {
 
     fn error(&mut self, msg: String) {
         self.errors.push(msg);
+    }
+
+    fn cut(&mut self, msg: String) {
+        self.cuts.push(msg);
     }
 }
 

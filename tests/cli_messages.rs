@@ -54,7 +54,7 @@ fn messages_for_common_mistakes() {
         vec![
             "collect".into(),
             "--since".into(),
-            "yesterday".into(),
+            "fortnight".into(),
             "-o".into(),
             p("out"),
         ],

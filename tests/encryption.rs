@@ -400,7 +400,11 @@ fn a_bad_recipient_is_refused_before_anything_is_written() {
         "--encrypt-to",
         &typo,
     ]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.code, 64,
+        "a bad flag value is a usage error: {}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains(&typo),
         "the bad key is named: {}",
@@ -411,7 +415,7 @@ fn a_bad_recipient_is_refused_before_anything_is_written() {
     // A secret key pasted as the recipient is refused and not echoed.
     let secret = secret_of(&key);
     let run = irsnap(&["collect", "--root", root, "-o", o, "--encrypt-to", &secret]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 64);
     assert!(run.stderr.contains("SECRET key"), "{}", run.stderr);
     assert!(!run.stderr.contains(&secret[15..]) && !run.stdout.contains(&secret[15..]));
     assert!(!out.exists());
@@ -425,7 +429,7 @@ fn a_bad_recipient_is_refused_before_anything_is_written() {
         "--encrypt-to",
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA user@host",
     ]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 64);
     assert!(run.stderr.contains("not SSH keys"), "{}", run.stderr);
     assert!(!out.exists());
 }

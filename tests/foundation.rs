@@ -1,6 +1,6 @@
 //! The foundation: live processes and network in a verifiable archive, exit codes, signals.
 
-use crate::harness::{Archive, collect, irsnap};
+use crate::harness::{Archive, RootBuilder, collect, irsnap};
 use serde_json::Value;
 use sha2::Digest;
 use std::io::{Read, Write};
@@ -177,11 +177,27 @@ fn exit_codes() {
     let r = irsnap(&["collect", "-o", o, "--root", "/nonexistent/root"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("/nonexistent/root"));
+    // A flag's value that cannot be understood is a usage error (64), like an unknown flag.
     let r = irsnap(&["collect", "-o", o, "--profile", "nosuch"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 64);
     assert!(r.stderr.contains("unknown profile"), "{}", r.stderr);
-    let r = irsnap(&["collect", "-o", o, "--since", "fortnight"]);
-    assert_eq!(r.code, 1);
+    for bad in [
+        ["--since", "fortnight"],
+        ["--since", "--7d"],
+        ["--deadline", "soon"],
+        ["--encrypt-to", "age1notakey"],
+    ] {
+        let r = irsnap(&["collect", "-o", o, bad[0], bad[1]]);
+        assert_eq!(r.code, 64, "{bad:?}: {}", r.stderr);
+        assert!(r.stderr.contains(bad[0]), "{bad:?}: {}", r.stderr);
+    }
+    // An existing file as the output: said plainly, nothing written.
+    let afile = out.path().join("afile");
+    std::fs::write(&afile, b"").unwrap();
+    let r = irsnap(&["collect", "-o", afile.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
+    std::fs::remove_file(&afile).unwrap();
     let r = irsnap(&["verify", "/nonexistent.zip"]);
     assert_eq!(r.code, 1);
     let garbage = out.path().join("garbage.zip");
@@ -308,4 +324,35 @@ fn sigterm_leaves_a_valid_archive_marked_interrupted() {
             .to_string_lossy()
             .ends_with(".partial")
     }));
+}
+
+#[test]
+fn runs_in_the_same_second_never_collide() {
+    let root = RootBuilder::new();
+    root.write("etc/crontab", b"* * * * * root true\n");
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap().to_string();
+    let r = root.path().to_str().unwrap().to_string();
+    // Several at once, so that they start within one second of each other.
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let (o, r) = (o.clone(), r.clone());
+            std::thread::spawn(move || irsnap(&["collect", "-q", "-o", &o, "--root", &r]))
+        })
+        .collect();
+    for run in runs {
+        let run = run.join().unwrap();
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    let mut zips: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".zip"))
+        .collect();
+    zips.sort();
+    assert_eq!(zips.len(), 4, "{zips:?}");
+    for z in &zips {
+        let v = irsnap(&["verify", &format!("{o}/{z}")]);
+        assert_eq!(v.code, 0, "{z}: {}", v.stdout);
+    }
 }

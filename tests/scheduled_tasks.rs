@@ -106,9 +106,11 @@ fn windows_root_tasks() {
     root.write("Windows/Tasks/evil.job", b"garbage, not a job file");
     root.write("Windows/Tasks/desktop.ini", b"[.ShellClassInfo]\r\n");
     let (code, mut a) = run_root(root.path());
-    assert_eq!(code, 2, "malformed files make the run partial");
+    // Malformed files are gaps (copied, hashed, listed), not a partial collection.
+    assert_eq!(code, 0, "malformed files are gaps, not a cut");
     let status = a.collector("scheduled_tasks");
-    assert_eq!(status["status"], "partial", "{status}");
+    assert_eq!(status["status"], "ok", "{status}");
+    assert!(status["error_count"].as_u64().unwrap() >= 2, "{status}");
     let recs = a.records("scheduled_tasks");
     let tasks: Vec<&Value> = recs
         .iter()

@@ -254,7 +254,8 @@ fn hostile_linux_tmp() {
         assert_eq!(c["status"], "ok", "{c}");
         assert_eq!(run.code, 0, "{}", run.stdout);
     } else {
-        assert_eq!(c["status"], "partial", "{c}");
+        // A gap, not a cut: listed, and the collector is still `ok`.
+        assert_eq!(c["status"], "ok", "{c}");
         assert!(c["errors"].to_string().contains("/tmp/locked"), "{c}");
     }
 }
@@ -629,10 +630,10 @@ fn budgets_keep_the_newest_shallowest_scripts_and_say_what_was_dropped() {
     assert!(recs.iter().all(|r| r["sha256"].is_string()));
     let c = archive.collector("temp_scripts");
     assert_eq!(c["status"], "partial", "{c}");
-    let errors = c["errors"].to_string();
+    let cuts = c["cuts"].to_string();
     assert!(
-        errors.contains("33 more candidates than max_files (5)"),
-        "{errors}"
+        cuts.contains("33 more candidates than max_files (5)"),
+        "{cuts}"
     );
     assert!(c["reason"].as_str().unwrap().contains("max_files"), "{c}");
 }

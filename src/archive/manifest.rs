@@ -114,10 +114,19 @@ pub struct CollectorReport {
     pub records: u64,
     pub files: u64,
     pub duration_ms: u64,
+    /// Gaps: items that could not be read or parsed (no rights, damaged, vanished). They are
+    /// listed here and in the report's coverage; they do not make the collector partial.
     pub error_count: u64,
     /// The first errors, capped; `error_count` has the total.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// Cuts: evidence that was there but a profile limit (max_files, max_entries,
+    /// max_parse_size, the archive budget) left out. Any cut makes the collector partial.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_count: u64,
+    /// The first cuts, capped; `cut_count` has the total.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<String>,
     pub warning_count: u64,
     /// What the run's budgets left out of this collector's records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +148,8 @@ impl CollectorReport {
             duration_ms: 0,
             error_count: 0,
             errors: Vec::new(),
+            cut_count: 0,
+            cuts: Vec::new(),
             warning_count: 0,
             left_out: None,
             record_members: Vec::new(),
@@ -251,4 +262,8 @@ pub struct OriginalFile {
     pub copied_from: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_error: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -314,7 +314,7 @@ fn history_file(
     };
     let outcome = out.file(&req, &mut opened.file)?;
     if !outcome.kept_complete && outcome.read_error.is_none() {
-        out.warn(format!(
+        out.cut(format!(
             "{display}: larger than max_history_size; only the first {max} bytes were parsed"
         ));
     }
@@ -327,7 +327,7 @@ fn history_file(
         out.warn(format!("{display}: {w}"));
     }
     if parsed.commands_dropped > 0 {
-        out.warn(format!(
+        out.cut(format!(
             "{display}: {} commands; records for the newest {} only (max_history_commands), \
              the archived copy holds them all",
             parsed.commands_total,

@@ -323,7 +323,7 @@ impl ShellHistory {
             },
         };
         if outcome.kept_from > 0 && outcome.read_error.is_none() {
-            out.error(format!(
+            out.cut(format!(
                 "{display}: {} bytes, larger than max_parse_size; commands parsed from the \
                  newest {} bytes (from line {})",
                 outcome.bytes_read,
@@ -364,7 +364,7 @@ impl ShellHistory {
         // A budget that cuts records makes the collector partial, with the count: the
         // archived copy holds the commands, the records do not.
         if parsed.commands_dropped > 0 {
-            out.error(format!(
+            out.cut(format!(
                 "{display}: {} commands; records for the newest {} only, {} left out \
                  (max_commands_per_file); the archived copy holds them",
                 parsed.commands_total,

@@ -233,7 +233,7 @@ impl Collector for TempScripts {
         run.walk_places(out);
         let dropped = run.kept.dropped;
         if dropped > 0 {
-            out.error(format!(
+            out.cut(format!(
                 "{dropped} more candidates than max_files ({}) were not collected: kept were \
                  scripts and executables first, then the shallowest, then the newest",
                 self.opts.max_files
@@ -270,7 +270,7 @@ impl Collector for TempScripts {
             ));
         }
         if run.not_copied > 0 {
-            out.warn(format!(
+            out.cut(format!(
                 "copy budget (max_total_copy, {} bytes) spent: {} files hashed and listed, not \
                  copied (the best-ranked were copied first)",
                 self.opts.max_total_copy.0, run.not_copied
@@ -359,7 +359,7 @@ impl Run<'_, '_> {
                 };
                 out.error(format!("{}{hint}", p.message(&show)));
             }
-            Problem::TooManyEntries { .. } => out.error(p.message(&show)),
+            Problem::TooManyEntries { .. } => out.cut(p.message(&show)),
             _ => out.warn(p.message(&show)),
         }
     }

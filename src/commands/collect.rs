@@ -2,7 +2,7 @@
 //! here, before anything is written), run the pipeline (`crate::pipeline`), and print what it
 //! amounts to.
 
-use super::term_safe;
+use super::{term_safe, usage};
 use crate::archive::Recipients;
 use crate::archive::manifest::{CollectorReport, Manifest};
 use crate::cli::CollectArgs;
@@ -45,6 +45,13 @@ fn resolve_output(p: &Path) -> anyhow::Result<(PathBuf, bool)> {
         match parent {
             Some(par) if !par.as_os_str().is_empty() => {
                 if let Ok(c) = std::fs::canonicalize(&par) {
+                    if !c.is_dir() {
+                        bail!(
+                            "--output {}: {} is a file, not a directory",
+                            p.display(),
+                            par.display()
+                        );
+                    }
                     let mut out = plain(c);
                     for n in rest.iter().rev() {
                         out.push(n);
@@ -68,20 +75,26 @@ fn resolve_output(p: &Path) -> anyhow::Result<(PathBuf, bool)> {
 /// The flags, checked and resolved into the run's configuration. The output directory is
 /// created last, once everything else is known to be right: a refused run leaves no trace.
 pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<CollectConfig> {
-    let encrypt_to = Recipients::parse(&args.encrypt_to)?;
-    let profile = Profile::load(&args.profile, |p| std::fs::read_to_string(p))?;
+    let encrypt_to = Recipients::parse(&args.encrypt_to).map_err(|e| usage("--encrypt-to", e))?;
     let since = args
         .since
         .as_deref()
         .map(|s| parse_since(s, chrono::Utc::now()))
         .transpose()
-        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+        .map_err(|e| usage("--since", e))?;
     let deadline = args
         .deadline
         .as_deref()
         .map(parse_duration)
         .transpose()
-        .map_err(|e| anyhow::anyhow!("--deadline: {e}"))?;
+        .map_err(|e| usage("--deadline", e))?;
+    let profile = Profile::load(&args.profile, |p| std::fs::read_to_string(p)).map_err(|e| {
+        if e.is_unknown_name() {
+            usage("--profile", e)
+        } else {
+            e.into()
+        }
+    })?;
     let (output_dir, missing) = resolve_output(&args.output)?;
     let root = match args.root {
         Some(r) => {
@@ -230,6 +243,9 @@ pub(crate) fn severity_name(s: Severity) -> &'static str {
     }
 }
 
+/// Characters of a collector's note in the summary table; the whole text is in the manifest.
+const NOTE_WIDTH: usize = 90;
+
 fn print_summary(m: &Manifest, o: &Outcome) {
     let secs = (m.ended - m.started).num_milliseconds() as f64 / 1000.0;
     let f = &o.finished;
@@ -242,14 +258,20 @@ fn print_summary(m: &Manifest, o: &Outcome) {
     if let Some(e) = &m.encryption {
         println!("age      encrypted to {}", e.recipients.join(", "));
     }
+    let gaps: u64 = m.collectors.iter().map(|r| r.error_count).sum();
+    let gap_note = match gaps {
+        0 => String::new(),
+        1 => " — 1 gap, listed in coverage".to_string(),
+        n => format!(" — {n} gaps, listed in coverage"),
+    };
     println!(
-        "status   {:?} (exit {}) in {secs:.2}s{}",
+        "status   {:?} (exit {}) in {secs:.2}s{gap_note}{}",
         m.status,
         o.exit.code(),
         if m.run_as.elevated {
             ""
         } else {
-            " — not elevated: some data was not readable"
+            " (not elevated: some data was not readable)"
         }
     );
     let findings: Vec<String> = o
@@ -273,7 +295,7 @@ fn print_summary(m: &Manifest, o: &Outcome) {
     for r in &m.collectors {
         let status = format!("{:?}", r.status).to_lowercase();
         let note = r.reason.as_deref().map(term_safe).unwrap_or_default();
-        let note: String = note.chars().take(80).collect();
+        let note = crate::text::clip_words(&note, NOTE_WIDTH);
         println!(
             "{:<18} {:<8} {:>8} {:>6} {:>8.2}s  {}",
             r.id.as_str(),
@@ -290,14 +312,8 @@ fn print_summary(m: &Manifest, o: &Outcome) {
         .filter(|s| s.status != crate::outcome::CollectorStatus::Ok)
     {
         let status = format!("{:?}", s.status).to_lowercase();
-        let note: String = s
-            .reason
-            .as_deref()
-            .map(term_safe)
-            .unwrap_or_default()
-            .chars()
-            .take(80)
-            .collect();
+        let note = s.reason.as_deref().map(term_safe).unwrap_or_default();
+        let note = crate::text::clip_words(&note, NOTE_WIDTH);
         println!(
             "{:<18} {:<8} {:>8} {:>6} {:>8.2}s  {}",
             format!("[{}]", s.stage.as_str()),

@@ -34,6 +34,42 @@ pub fn run(cli: Cli, command_line: Vec<String>, interrupt: &Interrupt) -> anyhow
     }
 }
 
+/// A flag whose value cannot be understood (`--since fortnight`, a malformed `--encrypt-to`,
+/// an unknown built-in profile): the command line itself is wrong, so `main` exits with
+/// [`Exit::Usage`] (64), as clap does for an unknown flag. Problems with what a flag names
+/// (a missing root, a rule file with a bad line) are ordinary failures (exit 1).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A usage error from a flag name and what is wrong with its value.
+pub(crate) fn usage(flag: &str, why: impl std::fmt::Display) -> anyhow::Error {
+    let why = why.to_string();
+    // Some library messages name the flag already.
+    let text = if why.starts_with(flag) {
+        why
+    } else {
+        format!("{flag}: {why}")
+    };
+    anyhow::Error::new(UsageError(text))
+}
+
+/// The exit code an error from [`run`] amounts to.
+pub fn exit_for(e: &anyhow::Error) -> Exit {
+    if e.chain().any(|c| c.is::<UsageError>()) {
+        Exit::Usage
+    } else {
+        Exit::Failed
+    }
+}
+
 /// An error and its causes, each once, joined by `: ` (what anyhow's `{:#}` prints).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];

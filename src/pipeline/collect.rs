@@ -77,6 +77,8 @@ pub(super) struct CollectorSink<'r, 'a, 'e> {
     files: u64,
     errors: Vec<String>,
     error_count: u64,
+    cuts: Vec<String>,
+    cut_count: u64,
     warning_count: u64,
     left_out: LeftOut,
     /// Reused for each record's JSON.
@@ -188,7 +190,7 @@ impl Sink for CollectorSink<'_, '_, '_> {
             self.error(format!("{}: {e}", req.display));
         }
         if let Some(why) = &o.copy_skipped {
-            self.error(format!("{}: {why}", req.display));
+            self.cut(format!("{}: {why}", req.display));
         }
         Ok(o)
     }
@@ -226,6 +228,14 @@ impl Sink for CollectorSink<'_, '_, '_> {
         self.run.log.error(format!("{}: {msg}", self.id));
         if self.errors.len() < MAX_ERRORS_KEPT {
             self.errors.push(msg);
+        }
+    }
+
+    fn cut(&mut self, msg: String) {
+        self.cut_count += 1;
+        self.run.log.warn(format!("{}: cut: {msg}", self.id));
+        if self.cuts.len() < MAX_ERRORS_KEPT {
+            self.cuts.push(msg);
         }
     }
 }
@@ -312,6 +322,8 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
             files: 0,
             errors: Vec::new(),
             error_count: 0,
+            cuts: Vec::new(),
+            cut_count: 0,
             warning_count: 0,
             left_out: LeftOut::default(),
             buf: Vec::new(),
@@ -326,6 +338,8 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
             files,
             errors,
             error_count,
+            cuts,
+            cut_count,
             warning_count,
             left_out,
             ..
@@ -347,6 +361,8 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
         report.files = files;
         report.error_count = error_count;
         report.errors = errors;
+        report.cut_count = cut_count;
+        report.cuts = cuts;
         report.warning_count = warning_count;
         if written.members.len() > 1 {
             report.record_members = written.members;
@@ -359,7 +375,10 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
         let cut = ctx.cancel.should_stop();
         match result {
             Ok(Ok(())) => {
-                let partial = cut.is_some() || error_count > 0 || cut_by_budget;
+                // Gaps (items that could not be read) leave the collector `ok`: they are
+                // listed, and a non-elevated run is not a failed one. Only a limit that left
+                // evidence out, or a stop, makes it partial.
+                let partial = cut.is_some() || cut_count > 0 || cut_by_budget;
                 report.status = if partial {
                     CollectorStatus::Partial
                 } else {
@@ -372,7 +391,8 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
                         .left_out
                         .as_ref()
                         .map(|l| format!("{} records left out: {}", l.records, l.reason)),
-                    None if error_count > 0 => report.errors.first().cloned(),
+                    None if cut_count > 0 => report.cuts.first().cloned(),
+                    None if error_count > 0 => Some(gap_note(error_count, &report.errors)),
                     None => None,
                 };
             }
@@ -389,11 +409,12 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
             }
         }
         run.log.info(format!(
-            "{id}: {:?}: {} records, {} files, {} errors, {} ms{}",
+            "{id}: {:?}: {} records, {} files, {} gaps, {} cuts, {} ms{}",
             report.status,
             report.records,
             report.files,
             report.error_count,
+            report.cut_count,
             report.duration_ms,
             report
                 .reason
@@ -412,4 +433,13 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
         timeline,
         sigma_enabled,
     })
+}
+
+/// The note a collector with gaps gets: the first one, and how many more.
+fn gap_note(count: u64, first: &[String]) -> String {
+    let first = first.first().map(String::as_str).unwrap_or("");
+    match count {
+        1 => format!("1 gap: {first}"),
+        n => format!("{n} gaps, first: {first}"),
+    }
 }

@@ -193,6 +193,14 @@ fn archive_name(hostname: Option<&str>, started: Timestamp) -> String {
     format!("{host}_{}.zip", started.format("%Y%m%dT%H%M%SZ"))
 }
 
+/// `web01_20261123T101500Z.zip`, or for a later attempt `web01_20261123T101500Z-2.zip`.
+fn numbered(base: &str, attempt: u32) -> String {
+    match (attempt, base.strip_suffix(".zip")) {
+        (1, _) | (_, None) => base.to_string(),
+        (n, Some(stem)) => format!("{stem}-{n}.zip"),
+    }
+}
+
 /// Run the collection `config` describes. `interrupt` counts the signals since `main`
 /// started.
 pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, RunError> {
@@ -242,23 +250,38 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
         (None, None) => None,
     };
 
-    let mut name = archive_name(host.hostname.as_deref(), started);
-    if !config.encrypt_to.is_empty() {
-        name.push_str(".age");
-    }
+    let base = archive_name(host.hostname.as_deref(), started);
     if interrupt.any() {
         return Err(early());
     }
     let files = evidence.files();
-    let mut archive =
-        ArchiveWriter::create_sealed(&config.output_dir, &name, files.os(), &config.encrypt_to)
-            .map_err(|source| {
+    // Two runs in the same second (a fleet script, a retry) must not collide: the second
+    // takes the next free `-2`, `-3`... name rather than failing.
+    let mut attempt = 1u32;
+    let mut archive = loop {
+        let mut name = numbered(&base, attempt);
+        if !config.encrypt_to.is_empty() {
+            name.push_str(".age");
+        }
+        match ArchiveWriter::create_sealed(
+            &config.output_dir,
+            &name,
+            files.os(),
+            &config.encrypt_to,
+        ) {
+            Ok(a) => break a,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 1000 => {
+                attempt += 1;
+            }
+            Err(source) => {
                 leave_nothing_behind(config);
-                RunError::Create {
+                return Err(RunError::Create {
                     dir: config.output_dir.display().to_string(),
                     source,
-                }
-            })?;
+                });
+            }
+        }
+    };
     archive.set_budget(budget);
     archive.set_record_part_size(config.profile.archive.record_part_size.0);
 
@@ -394,6 +417,8 @@ mod tests {
             "host.._.._evil_host_20261123T101500Z.zip"
         );
         assert_eq!(archive_name(None, t), "host_20261123T101500Z.zip");
+        assert_eq!(numbered("h_1Z.zip", 1), "h_1Z.zip");
+        assert_eq!(numbered("h_1Z.zip", 3), "h_1Z-3.zip");
     }
 
     #[test]

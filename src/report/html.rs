@@ -260,40 +260,35 @@ fn coverage(out: &mut String, d: &ReportData) {
     let _ = write!(
         out,
         "<details id=\"coverage\"{}><summary><strong>Coverage</strong>: {} collectors — \
-         {} ok, {} partial, {} failed, {} skipped; {} errors recorded</summary>",
+         {} ok, {} partial, {} failed, {} skipped; {} gaps, {} cuts</summary>",
         if troubled { " open" } else { "" },
         cs.len(),
         count(CollectorStatus::Ok),
         count(CollectorStatus::Partial),
         count(CollectorStatus::Failed),
         count(CollectorStatus::Skipped),
-        cs.iter().fold(0u64, |n, c| n.saturating_add(c.error_count))
+        cs.iter().fold(0u64, |n, c| n.saturating_add(c.error_count)),
+        cs.iter().fold(0u64, |n, c| n.saturating_add(c.cut_count))
     );
     out.push_str(
         "<table><tr><th>collector</th><th>status</th><th>records</th><th>files</th>\
-         <th>time</th><th>why / errors</th></tr>",
+         <th>time</th><th>why / gaps / cuts</th></tr>",
     );
     for c in cs {
         let cls = status_class(c.status);
         let mut why = c.reason.as_deref().map(esc).unwrap_or_default();
-        if c.error_count > 0 {
-            let _ = write!(
-                why,
-                "<details><summary>{} error(s)</summary><ul>",
-                c.error_count
-            );
-            for e in &c.errors {
-                let _ = write!(why, "<li><code>{}</code></li>", esc(e));
-            }
-            if c.error_count as usize > c.errors.len() {
-                let _ = write!(
-                    why,
-                    "<li class=\"muted\">… {} more in collection.log</li>",
-                    c.error_count as usize - c.errors.len()
-                );
-            }
-            why.push_str("</ul></details>");
-        }
+        listed(
+            &mut why,
+            "cut(s): a limit left evidence out",
+            c.cut_count,
+            &c.cuts,
+        );
+        listed(
+            &mut why,
+            "gap(s): could not be read or parsed",
+            c.error_count,
+            &c.errors,
+        );
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"{cls}\">{cls}</td><td>{}</td><td>{}</td>\
@@ -305,6 +300,25 @@ fn coverage(out: &mut String, d: &ReportData) {
         );
     }
     out.push_str("</table></details>");
+}
+
+/// A folded list of a collector's first messages of one kind, with how many more there were.
+fn listed(out: &mut String, what: &str, count: u64, first: &[String]) {
+    if count == 0 {
+        return;
+    }
+    let _ = write!(out, "<details><summary>{count} {what}</summary><ul>");
+    for e in first {
+        let _ = write!(out, "<li><code>{}</code></li>", esc(e));
+    }
+    if count > first.len() as u64 {
+        let _ = write!(
+            out,
+            "<li class=\"muted\">… {} more in collection.log</li>",
+            count - first.len() as u64
+        );
+    }
+    out.push_str("</ul></details>");
 }
 
 /// Who, when and where of a finding, on one line.

@@ -98,10 +98,11 @@ pub fn render_markdown(d: &ReportData) -> String {
             c.records,
             c.files,
             esc(&why),
-            if c.error_count > 0 {
-                format!(" ({} errors)", c.error_count)
-            } else {
-                String::new()
+            match (c.cut_count, c.error_count) {
+                (0, 0) => String::new(),
+                (0, g) => format!(" ({g} gaps)"),
+                (k, 0) => format!(" ({k} cuts)"),
+                (k, g) => format!(" ({k} cuts, {g} gaps)"),
             }
         );
     }

@@ -30,9 +30,38 @@ pub fn truncate_to_boundary(s: &str, max: usize) -> &str {
     s.get(..floor_char_boundary(s, max)).unwrap_or("")
 }
 
+/// `s` shortened to at most `max` characters for a table cell: cut at the last space in the
+/// second half of the room when there is one (never mid-word), with `…` saying it was cut.
+pub fn clip_words(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(1);
+    let head: String = s.chars().take(room).collect();
+    let cut = match head.rfind(' ') {
+        Some(i) if head[..i].chars().count() >= room / 2 => head[..i].trim_end(),
+        _ => head.as_str(),
+    };
+    format!("{cut}…")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_words_cuts_between_words() {
+        assert_eq!(clip_words("short", 10), "short");
+        assert_eq!(
+            clip_words("image not hashed: Permission denied (os error 13)", 30),
+            "image not hashed: Permission…"
+        );
+        // One long word: cut inside it rather than leave nothing.
+        assert_eq!(clip_words("aaaaaaaaaaaaaaaaaaaa", 8), "aaaaaaa…");
+        for n in 0..12 {
+            assert!(clip_words("é é é é é é é é", n).chars().count() <= n.max(1));
+        }
+    }
 
     #[test]
     fn floor_char_boundary_never_splits_a_character() {

@@ -47,7 +47,7 @@ fn walk(run: &mut Run, dir: &Path, rel: &mut Vec<String>) -> Result<(), CollectE
             FileType::Directory => {
                 if rel.len() >= MAX_DEPTH {
                     let shown = run.display(&e.path);
-                    run.out.error(format!(
+                    run.out.cut(format!(
                         "{shown}: task folders nested deeper than {MAX_DEPTH}; not descended"
                     ));
                     continue;
