@@ -363,7 +363,9 @@ mod tests {
     #[test]
     fn identity_errors_never_show_the_line() {
         let (secret, public) = pair();
-        let damaged = format!("{}X", &secret[..secret.len() - 1]);
+        // Always a different last character (a fixed one is a no-op for one key in 32).
+        let last = if secret.ends_with('X') { 'Y' } else { 'X' };
+        let damaged = format!("{}{last}", &secret[..secret.len() - 1]);
         let e = parse_err(damaged.as_bytes());
         assert!(e.contains("line 1") && !e.contains(&damaged[15..40]), "{e}");
         let e = parse_err(public.as_bytes());
