@@ -22,6 +22,7 @@ pub mod signals;
 pub mod sink;
 pub mod source;
 pub mod stack;
+mod string_enum;
 pub mod text;
 pub mod timeline;
 pub mod units;

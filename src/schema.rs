@@ -227,6 +227,88 @@ mod tests {
         );
     }
 
+    /// Every JSON type a field path can hold, across every variant of every record kind.
+    fn path_types(
+        s: &Value,
+        defs: &Value,
+        path: &str,
+        seen: &mut Vec<(String, String)>,
+        out: &mut std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    ) {
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            let name = r.rsplit('/').next().unwrap_or(r).to_string();
+            if seen.contains(&(name.clone(), path.to_string())) {
+                return;
+            }
+            seen.push((name.clone(), path.to_string()));
+            path_types(&defs[name.as_str()], defs, path, seen, out);
+            return;
+        }
+        let mut add = |t: &str| {
+            if t != "null" {
+                out.entry(path.to_string())
+                    .or_default()
+                    .insert(t.to_string());
+            }
+        };
+        match &s["type"] {
+            Value::String(t) => add(t),
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).for_each(&mut add),
+            _ => {}
+        }
+        for v in s["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(s.get("const"))
+        {
+            add(match v {
+                Value::String(_) => "string",
+                Value::Number(_) => "integer",
+                Value::Bool(_) => "boolean",
+                _ => "other",
+            });
+        }
+        for k in ["oneOf", "anyOf", "allOf"] {
+            for v in s[k].as_array().into_iter().flatten() {
+                path_types(v, defs, path, seen, out);
+            }
+        }
+        for (name, v) in s["properties"].as_object().into_iter().flatten() {
+            path_types(v, defs, &format!("{path}.{name}"), seen, out);
+        }
+        if s["items"].is_object() {
+            path_types(&s["items"], defs, &format!("{path}[]"), seen, out);
+        }
+        if s["additionalProperties"].is_object() {
+            path_types(
+                &s["additionalProperties"],
+                defs,
+                &format!("{path}.*"),
+                seen,
+                out,
+            );
+        }
+    }
+
+    /// Elastic's dynamic mapping, DuckDB's `read_json_auto` and jq all need a field to keep
+    /// one type: `"low"` on one line and `{"other": "x"}` on the next breaks them.
+    #[test]
+    fn every_field_path_has_one_json_type() {
+        for d in all() {
+            let mut out = std::collections::BTreeMap::new();
+            path_types(&d.schema, &d.schema["$defs"], "", &mut Vec::new(), &mut out);
+            assert!(out.len() > 5, "{}: nothing walked", d.name);
+            for (path, types) in out {
+                let mut types = types;
+                if types.contains("number") {
+                    types.remove("integer");
+                }
+                assert!(types.len() <= 1, "{}: {path} is {types:?}", d.name);
+            }
+        }
+    }
+
     #[test]
     fn tagged_unions_carry_their_tag() {
         let ps = record_schema(CollectorId::PowershellLogs).to_text();

@@ -237,7 +237,7 @@ fn exec_event_observations(ev: &ExecEvent, evidence: EvidenceRef) -> Vec<Observa
                     .command_line(e.operation.clone().or_else(|| e.query.clone()))
                     .file(e.provider_path.clone(), None)
                     .remote(e.client_machine.clone(), None)
-                    .details(e.result_code.clone()),
+                    .details(e.result_code.map(|c| format!("0x{c:08x}"))),
             ],
         },
         ExecEvent::Bits(e) => vec![

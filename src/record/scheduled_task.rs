@@ -44,8 +44,7 @@ pub enum ParseStatus {
 
 /// When a trigger fires, normalised across schedulers so one query finds e.g. every
 /// "at boot" job on any OS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriggerType {
     /// A point in time (Windows TimeTrigger / .job "once", at jobs), possibly repeating.
     Time,
@@ -74,6 +73,23 @@ pub enum TriggerType {
     /// Anything else, by its native name.
     Other(String),
 }
+
+crate::string_enum::string_enum!(TriggerType {
+    Time = "time",
+    Calendar = "calendar",
+    Period = "period",
+    Boot = "boot",
+    Startup = "startup",
+    Logon = "logon",
+    Idle = "idle",
+    Event = "event",
+    Registration = "registration",
+    SessionStateChange = "session_state_change",
+    WnfStateChange = "wnf_state_change",
+    TimerActivated = "timer_activated",
+    UnitActive = "unit_active",
+    UnitInactive = "unit_inactive",
+} else Other(String));
 
 /// One trigger. Values are kept as written (durations, calendar expressions, local times);
 /// `start_utc` is set only when the source gives an absolute instant.

@@ -6,9 +6,10 @@ use super::env::{EnvParse, EnvState, EnvStyle, parse_env_line};
 use super::lines::{ContentLine, content_lines, is_blank, next_token};
 use super::{CronWarning, EnvAssignment, EnvVar, MAX_WARNINGS, Warns, excerpt, is_false, is_zero};
 
-/// anacron period: days, or one of the `@` names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+/// anacron period: days, or one of the `@` names. Serialized as one string (`7d`, `daily`,
+/// `weekly`, `monthly`, `yearly`, or an unparseable period as written), the same type as a
+/// run-parts script's `period`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnacronPeriod {
     Days(u32),
     Daily,
@@ -17,6 +18,64 @@ pub enum AnacronPeriod {
     Yearly,
     /// Unparseable period, kept as written.
     Other(String),
+}
+
+impl AnacronPeriod {
+    /// The value as it is serialized.
+    pub fn as_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            AnacronPeriod::Days(n) => format!("{n}d").into(),
+            AnacronPeriod::Daily => "daily".into(),
+            AnacronPeriod::Weekly => "weekly".into(),
+            AnacronPeriod::Monthly => "monthly".into(),
+            AnacronPeriod::Yearly => "yearly".into(),
+            AnacronPeriod::Other(s) => s.as_str().into(),
+        }
+    }
+}
+
+impl Serialize for AnacronPeriod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_text())
+    }
+}
+
+impl<'de> Deserialize<'de> for AnacronPeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Archives from before this was one string wrote `{"days": 7}` and `{"other": "x"}`.
+        let v = serde_json::Value::deserialize(d)?;
+        if let Some(n) = v.get("days").and_then(serde_json::Value::as_u64) {
+            return Ok(AnacronPeriod::Days(u32::try_from(n).unwrap_or(u32::MAX)));
+        }
+        let s = crate::string_enum::wire_text(v)
+            .ok_or_else(|| serde::de::Error::custom("not an anacron period"))?;
+        let days = s
+            .strip_suffix('d')
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse().ok());
+        Ok(match (days, s.as_str()) {
+            (Some(n), _) => AnacronPeriod::Days(n),
+            (None, "daily") => AnacronPeriod::Daily,
+            (None, "weekly") => AnacronPeriod::Weekly,
+            (None, "monthly") => AnacronPeriod::Monthly,
+            (None, "yearly") => AnacronPeriod::Yearly,
+            (None, _) => AnacronPeriod::Other(s),
+        })
+    }
+}
+
+impl schemars::JsonSchema for AnacronPeriod {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AnacronPeriod".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A number of days (`7d`), `daily`, `weekly`, `monthly`, `yearly`, \
+                or an unparseable period as written.",
+            "examples": ["1d", "7d", "daily", "monthly"]
+        })
+    }
 }
 
 /// One anacrontab job line: `period delay job-identifier command`.

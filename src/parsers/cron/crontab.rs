@@ -17,8 +17,7 @@ pub enum CrontabKind {
 }
 
 /// The `@` shorthands of crontab(5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CronSpecial {
     Reboot,
     /// `@yearly` or `@annually`.
@@ -31,6 +30,15 @@ pub enum CronSpecial {
     /// An `@word` cron does not know (cron rejects it; kept for the record).
     Other(String),
 }
+
+crate::string_enum::string_enum!(CronSpecial {
+    Reboot = "reboot",
+    Yearly = "yearly",
+    Monthly = "monthly",
+    Weekly = "weekly",
+    Daily = "daily",
+    Hourly = "hourly",
+} else Other(String));
 
 /// When a crontab job runs, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

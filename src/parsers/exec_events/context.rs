@@ -112,7 +112,7 @@ plain_event! {
     pub struct SysmonDriverLoad {
         utc_time: DateTime<Utc> = sysmon_time["UtcTime"],
         image_loaded: String = text["ImageLoaded"],
-        hashes: String = text["Hashes"],
+        hashes_raw: String = text["Hashes"],
         signed: bool = boolean["Signed"],
         signature: String = text["Signature"],
         signature_status: String = text["SignatureStatus"],
@@ -135,7 +135,7 @@ plain_event! {
         product: String = text["Product"],
         company: String = text["Company"],
         original_file_name: String = text["OriginalFileName"],
-        hashes: String = text["Hashes"],
+        hashes_raw: String = text["Hashes"],
         signed: bool = boolean["Signed"],
         signature: String = text["Signature"],
         signature_status: String = text["SignatureStatus"],
@@ -230,7 +230,7 @@ plain_event! {
         user: String = text["User"],
         image: String = text["Image"],
         target_filename: String = text["TargetFilename"],
-        hashes: String = text["Hashes"],
+        hashes_raw: String = text["Hashes"],
         is_executable: bool = boolean["IsExecutable"],
         archived: bool = boolean["Archived"],
     }
@@ -413,7 +413,7 @@ plain_event! {
         ess: String = text["ESS"],
         consumer: String = text["CONSUMER"],
         possible_cause: String = text["PossibleCause"],
-        result_code: String = text["ResultCode"],
+        result_code: u32 = uint32["ResultCode"],
     }
 }
 

@@ -65,19 +65,20 @@ pub(super) fn sysmon_time(d: &EventData, name: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// `SHA1=..,MD5=..,SHA256=..,IMPHASH=..` → {ALGO: digest}. Malformed pairs are skipped.
+/// `SHA1=..,MD5=..,SHA256=..,IMPHASH=..` → {algo: digest}, both lower case like every other
+/// hash irsnap writes (Sysmon logs them upper case). Malformed pairs are skipped.
 pub fn parse_hashes(raw: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for part in raw.split(',') {
         let Some((algo, digest)) = part.split_once('=') else {
             continue;
         };
-        let algo = algo.trim().to_ascii_uppercase();
-        let digest = digest.trim();
+        let algo = algo.trim().to_ascii_lowercase();
+        let digest = digest.trim().to_ascii_lowercase();
         if algo.is_empty() || digest.is_empty() {
             continue;
         }
-        out.entry(algo).or_insert_with(|| digest.to_string());
+        out.entry(algo).or_insert(digest);
     }
     out
 }

@@ -43,8 +43,7 @@ impl EventHeader {
 
 /// Windows mandatory integrity level, from Sysmon's `IntegrityLevel` text or a 4688
 /// `MandatoryLabel` SID.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IntegrityLevel {
     Untrusted,
     Low,
@@ -56,6 +55,17 @@ pub enum IntegrityLevel {
     AppContainer,
     Other(String),
 }
+
+crate::string_enum::string_enum!(IntegrityLevel {
+    Untrusted = "untrusted",
+    Low = "low",
+    Medium = "medium",
+    MediumPlus = "medium_plus",
+    High = "high",
+    System = "system",
+    Protected = "protected",
+    AppContainer = "app_container",
+} else Other(String));
 
 impl IntegrityLevel {
     /// Sysmon's spelling, also accepting the label SIDs of 4688.
@@ -97,14 +107,19 @@ impl IntegrityLevel {
 
 /// 4688 `TokenElevationType`: `%%1936` type 1 (full token, UAC off / built-in admin /
 /// service), `%%1937` type 2 (elevated), `%%1938` type 3 (limited, not elevated).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenElevationType {
     Default,
     Full,
     Limited,
     Other(String),
 }
+
+crate::string_enum::string_enum!(TokenElevationType {
+    Default = "default",
+    Full = "full",
+    Limited = "limited",
+} else Other(String));
 
 impl TokenElevationType {
     pub fn parse(s: &str) -> Self {

@@ -49,7 +49,8 @@ pub struct SysmonProcessCreate {
     pub terminal_session_id: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integrity_level: Option<IntegrityLevel>,
-    /// `Hashes` split into algorithm (upper case: SHA1, MD5, SHA256, IMPHASH) → hex digest.
+    /// `Hashes` split into algorithm (`sha1`, `md5`, `sha256`, `imphash`) → hex digest, both
+    /// lower case.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hashes: BTreeMap<String, String>,
     /// `Hashes` as logged, for rules that match on the whole string.
@@ -229,7 +230,7 @@ pub(super) fn sysmon1_field<'a>(e: &'a SysmonProcessCreate, key: &str) -> Option
             None if !e.hashes.is_empty() => Some(Cow::Owned(
                 e.hashes
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| format!("{}={}", k.to_ascii_uppercase(), v.to_ascii_uppercase()))
                     .collect::<Vec<_>>()
                     .join(","),
             )),
@@ -238,7 +239,7 @@ pub(super) fn sysmon1_field<'a>(e: &'a SysmonProcessCreate, key: &str) -> Option
         // Older Sigma rules name single digests.
         "md5" | "sha1" | "sha256" | "imphash" => e
             .hashes
-            .get(key.to_ascii_uppercase().as_str())
+            .get(key.to_ascii_lowercase().as_str())
             .map(|v| Cow::Borrowed(v.as_str())),
         "parentprocessguid" => s(&e.parent_process_guid),
         "parentprocessid" => n(e.parent_process_id),

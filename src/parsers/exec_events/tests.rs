@@ -262,7 +262,7 @@ fn sysmon_museum_substrings() {
         panic!("529 not Sysmon 1")
     };
     assert_eq!(p.header.computer, "DESKTOP-TMKU40H");
-    assert!(p.hashes.contains_key("SHA256"));
+    assert!(p.hashes.contains_key("sha256"));
     assert!(p.parent_user.is_some(), "Sysmon 13 schema has ParentUser");
 }
 
@@ -576,16 +576,16 @@ fn sysmon_hashes_and_fields() {
         panic!()
     };
     assert_eq!(
-        p.hashes.get("SHA256").map(String::as_str),
-        Some("17F746D82695FA9B35493B41859D39D786D32B23A9D2E00F4011DEC7A02402AE")
+        p.hashes.get("sha256").map(String::as_str),
+        Some("17f746d82695fa9b35493b41859d39d786d32b23a9d2e00f4011dec7a02402ae")
     );
     assert_eq!(
-        p.hashes.get("MD5").map(String::as_str),
-        Some("AD7B9C14083B52BC532FBA5948342B98")
+        p.hashes.get("md5").map(String::as_str),
+        Some("ad7b9c14083b52bc532fba5948342b98")
     );
     assert_eq!(
-        p.hashes.get("IMPHASH").map(String::as_str),
-        Some("CEEFB55F764020CC5C5F8F23349AB163")
+        p.hashes.get("imphash").map(String::as_str),
+        Some("ceefb55f764020cc5c5f8f23349ab163")
     );
     assert_eq!(p.hashes.len(), 4);
     assert_eq!(p.process_id, Some(1532));
@@ -603,7 +603,7 @@ fn sysmon_hashes_and_fields() {
     let e = by_record(&evs, 1);
     assert_eq!(
         e.sigma_field("md5").as_deref(),
-        Some("AD7B9C14083B52BC532FBA5948342B98")
+        Some("ad7b9c14083b52bc532fba5948342b98")
     );
     assert!(
         e.sigma_field("Hashes")
@@ -951,7 +951,7 @@ fn hostile_field_values() {
     assert_eq!(p.utc_time, None);
     assert_eq!(p.image, None, "blank is absent");
     assert_eq!(p.hashes.len(), 1);
-    assert_eq!(p.hashes.get("MD5").map(String::as_str), Some("abc"));
+    assert_eq!(p.hashes.get("md5").map(String::as_str), Some("abc"));
     assert_eq!(
         p.integrity_level,
         Some(IntegrityLevel::Other("Weird".into()))
@@ -1022,8 +1022,8 @@ fn parse_helpers() {
     assert_eq!(parse_uint("-5"), None);
     assert!(parse_hashes("").is_empty());
     assert_eq!(
-        parse_hashes("SHA256=AB").get("SHA256").map(String::as_str),
-        Some("AB")
+        parse_hashes("SHA256=AB").get("sha256").map(String::as_str),
+        Some("ab")
     );
     assert_eq!(
         IntegrityLevel::parse("S-1-16-16384"),

@@ -56,8 +56,7 @@ pub struct EnvironmentFile {
 }
 
 /// Service `Type=`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceType {
     Simple,
     Exec,
@@ -69,6 +68,17 @@ pub enum ServiceType {
     Idle,
     Other(String),
 }
+
+crate::string_enum::string_enum!(ServiceType {
+    Simple = "simple",
+    Exec = "exec",
+    Forking = "forking",
+    Oneshot = "oneshot",
+    Dbus = "dbus",
+    Notify = "notify",
+    NotifyReload = "notify_reload",
+    Idle = "idle",
+} else Other(String));
 
 /// Typed view of `[Timer]`. Time spans and calendar expressions stay as written (systemd.time(7)).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]

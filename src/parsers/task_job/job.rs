@@ -24,8 +24,7 @@ pub(super) const JOB_FLAGS: &[(u32, &str)] = &[
 ];
 
 /// Last-run status (an HRESULT, usually one of the `SCHED_S_*` codes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobStatus {
     Ready,
     Running,
@@ -39,6 +38,18 @@ pub enum JobStatus {
     /// Any other HRESULT, kept numerically.
     Other(u32),
 }
+
+crate::string_enum::string_enum!(JobStatus {
+    Ready = "ready",
+    Running = "running",
+    Disabled = "disabled",
+    HasNotRun = "has_not_run",
+    NoMoreRuns = "no_more_runs",
+    NotScheduled = "not_scheduled",
+    Terminated = "terminated",
+    NoValidTriggers = "no_valid_triggers",
+    EventTrigger = "event_trigger",
+} else Other(u32));
 
 impl JobStatus {
     pub(super) fn from_code(code: u32) -> JobStatus {
@@ -58,8 +69,7 @@ impl JobStatus {
 }
 
 /// Process priority class the job runs at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobPriority {
     Normal,
     Idle,
@@ -67,6 +77,13 @@ pub enum JobPriority {
     Realtime,
     Other(u32),
 }
+
+crate::string_enum::string_enum!(JobPriority {
+    Normal = "normal",
+    Idle = "idle",
+    High = "high",
+    Realtime = "realtime",
+} else Other(u32));
 
 impl JobPriority {
     pub(super) fn from_code(code: u32) -> JobPriority {

@@ -37,8 +37,7 @@ const MONTH_NAMES: [&str; 12] = [
     "December",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobTriggerType {
     Once,
     Daily,
@@ -50,6 +49,17 @@ pub enum JobTriggerType {
     AtLogon,
     Other(u32),
 }
+
+crate::string_enum::string_enum!(JobTriggerType {
+    Once = "once",
+    Daily = "daily",
+    Weekly = "weekly",
+    MonthlyDate = "monthly_date",
+    MonthlyDayOfWeek = "monthly_day_of_week",
+    OnIdle = "on_idle",
+    AtSystemStart = "at_system_start",
+    AtLogon = "at_logon",
+} else Other(u32));
 
 impl JobTriggerType {
     fn from_code(code: u32) -> JobTriggerType {

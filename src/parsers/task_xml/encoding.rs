@@ -8,8 +8,7 @@ use crate::text::utf16::{ByteOrder, nul_pattern};
 const SNIFF_LEN: usize = 1024;
 
 /// Character encoding the file was decoded with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextEncoding {
     Utf16Le,
     Utf16Be,
@@ -17,6 +16,12 @@ pub enum TextEncoding {
     /// A single/multi-byte legacy encoding named by the declaration (encoding_rs name).
     Legacy(String),
 }
+
+crate::string_enum::string_enum!(TextEncoding {
+    Utf16Le = "utf16_le",
+    Utf16Be = "utf16_be",
+    Utf8 = "utf8",
+} else Legacy(String));
 
 impl From<ByteOrder> for TextEncoding {
     fn from(order: ByteOrder) -> TextEncoding {

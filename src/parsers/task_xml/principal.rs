@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogonType {
     S4u,
     Password,
@@ -14,6 +13,16 @@ pub enum LogonType {
     None,
     Other(String),
 }
+
+crate::string_enum::string_enum!(LogonType {
+    S4u = "s4u",
+    Password = "password",
+    InteractiveToken = "interactive_token",
+    InteractiveTokenOrPassword = "interactive_token_or_password",
+    Group = "group",
+    ServiceAccount = "service_account",
+    None = "none",
+} else Other(String));
 
 impl LogonType {
     pub(super) fn from_text(s: &str) -> LogonType {
@@ -30,13 +39,17 @@ impl LogonType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunLevel {
     LeastPrivilege,
     HighestAvailable,
     Other(String),
 }
+
+crate::string_enum::string_enum!(RunLevel {
+    LeastPrivilege = "least_privilege",
+    HighestAvailable = "highest_available",
+} else Other(String));
 
 impl RunLevel {
     pub(super) fn from_text(s: &str) -> RunLevel {

@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultipleInstancesPolicy {
     Parallel,
     Queue,
@@ -11,6 +10,13 @@ pub enum MultipleInstancesPolicy {
     StopExisting,
     Other(String),
 }
+
+crate::string_enum::string_enum!(MultipleInstancesPolicy {
+    Parallel = "parallel",
+    Queue = "queue",
+    IgnoreNew = "ignore_new",
+    StopExisting = "stop_existing",
+} else Other(String));
 
 impl MultipleInstancesPolicy {
     pub(super) fn from_text(s: &str) -> MultipleInstancesPolicy {

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TaskTime;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriggerKind {
     Time,
     Calendar,
@@ -21,6 +20,18 @@ pub enum TriggerKind {
     /// Unknown trigger element, by local name.
     Other(String),
 }
+
+crate::string_enum::string_enum!(TriggerKind {
+    Time = "time",
+    Calendar = "calendar",
+    Boot = "boot",
+    Logon = "logon",
+    Idle = "idle",
+    Event = "event",
+    Registration = "registration",
+    SessionStateChange = "session_state_change",
+    WnfStateChange = "wnf_state_change",
+} else Other(String));
 
 impl TriggerKind {
     pub(super) fn from_element(name: &str) -> TriggerKind {

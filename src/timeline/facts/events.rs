@@ -150,7 +150,7 @@ pub(super) fn exec_event(at: &At, ev: &ExecEvent, source_path: &str, out: &mut V
             e.parent_command_line = s.parent_command_line.clone();
             e.process_guid = s.process_guid.clone();
             e.user = s.user.clone();
-            e.sha256 = s.hashes.get("SHA256").map(|h| h.to_ascii_lowercase());
+            e.sha256 = s.hashes.get("sha256").cloned();
         }
         ExecEvent::SysmonNetworkConnect(s) => {
             e.pid = s.process_id;
