@@ -50,12 +50,21 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     /// The timeline, or with --collector that collector's records, as CSV with a header row
-    /// (RFC 4180 quoting; cells that a spreadsheet would run as a formula start with `'`).
+    /// (RFC 4180 quoting; cells that a spreadsheet would run as a formula start with `'`);
+    /// a `host` column names the host of every row.
     Csv,
-    /// Records as JSON lines, each with a `collector` field added.
+    /// Records as JSON lines, each with `collector` and `host` fields added.
     Jsonl,
-    /// The timeline as JSON lines, in Timesketch's import shape.
+    /// The timeline as JSON lines, in Timesketch's import shape (with `host`).
     Timesketch,
+    /// Elastic Common Schema, one document per line: every timeline fact as an event and
+    /// every finding as an alert (`@timestamp`, `host.*`, `event.*`, `process.*`, `file.*`,
+    /// `user.*`, `rule.*`, `threat.*`).
+    Ecs,
+    /// The ECS documents for Elasticsearch's `_bulk` API: a `{"create":{}}` line before each.
+    EsBulk,
+    /// The ECS documents in Splunk HTTP Event Collector envelopes (`time`, `host`, `event`).
+    SplunkHec,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod collectors;
 pub mod commands;
 pub mod config;
 pub mod detect;
+pub mod ecs;
 pub mod ids;
 pub mod outcome;
 pub mod parsers;

@@ -12,6 +12,7 @@ mod context_events;
 mod detect;
 mod encryption;
 mod execution_events;
+mod export;
 mod findings;
 mod foundation;
 mod harness;

@@ -173,7 +173,7 @@ print(json.dumps({'rows': len(rows), 'head': head[:4], 'cmds': sorted(cmds)}))
     assert_eq!(got["rows"], lines.len() + 1, "header + one row per line");
     assert_eq!(
         got["head"],
-        serde_json::json!(["message", "datetime", "timestamp", "timestamp_desc"])
+        serde_json::json!(["message", "host", "datetime", "timestamp"])
     );
     let mut want: Vec<String> = FORMULAS.iter().map(|f| format!("'{f} 120")).collect();
     want.sort();
@@ -231,10 +231,18 @@ print(json.dumps(c))
         total
     );
 
-    // Timesketch export is the member itself.
+    // Timesketch export is the member itself, each line with its host added.
     let ts = out.path().join("t.jsonl");
     export(&a.path, &ts, &["--format", "timesketch"]);
-    assert_eq!(std::fs::read(&ts).unwrap(), data);
+    let exported = std::fs::read_to_string(&ts).unwrap();
+    let stored = String::from_utf8(data.clone()).unwrap();
+    assert_eq!(exported.lines().count(), stored.lines().count());
+    for (e, s) in exported.lines().zip(stored.lines()) {
+        let mut e: serde_json::Map<String, Value> = serde_json::from_str(e).unwrap();
+        assert!(e.remove("host").is_some_and(|h| h.is_string()));
+        let s: serde_json::Map<String, Value> = serde_json::from_str(s).unwrap();
+        assert!(e == s, "export differs from the stored line beyond `host`");
+    }
 
     duckdb_loads(&ts, lines.len());
     drop(children);
@@ -451,9 +459,17 @@ with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], 'w') as d
     );
     let rebuilt = out.path().join("rebuilt.jsonl");
     export(&old, &rebuilt, &["--format", "timesketch"]);
-    assert_eq!(
-        std::fs::read(&rebuilt).unwrap(),
-        a.member("timeline.jsonl"),
+    let original = out.path().join("original.jsonl");
+    export(&a.path, &original, &["--format", "timesketch"]);
+    let rebuilt = std::fs::read(&rebuilt).unwrap();
+    assert!(
+        rebuilt == std::fs::read(&original).unwrap(),
         "the timeline rebuilt from records equals the one written at collection"
+    );
+    // Both are the stored timeline with each line's host added.
+    let stored = a.member("timeline.jsonl");
+    assert_eq!(
+        rebuilt.iter().filter(|&&b| b == b'\n').count(),
+        stored.iter().filter(|&&b| b == b'\n').count()
     );
 }

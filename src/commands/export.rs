@@ -4,9 +4,16 @@
 //!
 //! - `timesketch`: `timeline.jsonl` as stored (built from the records for archives written
 //!   before irsnap had a timeline), optionally one collector's lines only.
-//! - `jsonl`: the records of every collector (or one), each line with a `collector` field.
+//! - `jsonl`: the records of every collector (or one), each line with `collector` and
+//!   `host` fields.
 //! - `csv`: the timeline, or with `--collector` that collector's records, one column per
-//!   field (nested values as JSON text), with a header row. Quoting follows RFC 4180; a cell
+//!   field (nested values as JSON text), with a header row and a `host` column.
+//! - `ecs`, `es-bulk`, `splunk-hec`: the timeline's facts as Elastic Common Schema events and
+//!   the findings as alerts (`crate::ecs`), plain, framed for `_bulk`, or in HEC envelopes.
+//!
+//! Every row names its host: an event's own `Computer` where it has one, else the host the
+//! manifest names (an offline root's from its events), so rows of many archives can share
+//! one index or table. Quoting follows RFC 4180; a cell
 //!   starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` so that a spreadsheet
 //!   shows it instead of running it (OWASP "CSV Injection"): command lines are attacker text.
 //!
@@ -14,6 +21,7 @@
 
 use super::report::{ArchiveZip, manifest, member, open_archive};
 use crate::cli::{ExportArgs, ExportFormat};
+use crate::ecs::{EcsHost, EcsWrap};
 use crate::ids::{CollectorId, RecordAt};
 use crate::outcome::Exit;
 use crate::timeline::{self, Timeline};
@@ -47,16 +55,26 @@ fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    let host = host_of(&mut zip, &args.archive);
     let skipped = match (args.format, args.collector) {
         (ExportFormat::Timesketch, only) => {
             let (data, skipped) = timeline_jsonl(&mut zip, only)?;
+            let (data, bad) = with_host(&data, &host, timeline::MEMBER);
             out.write_all(&data)?;
-            skipped
+            skipped + bad
         }
-        (ExportFormat::Jsonl, only) => records_jsonl(&mut zip, only, &mut out)?,
+        (ExportFormat::Jsonl, only) => records_jsonl(&mut zip, only, &host, &mut out)?,
+        (ExportFormat::Ecs, only) => ecs(&mut zip, only, &host, EcsWrap::Plain, &mut out)?,
+        (ExportFormat::EsBulk, only) => ecs(&mut zip, only, &host, EcsWrap::Bulk, &mut out)?,
+        (ExportFormat::SplunkHec, only) => {
+            ecs(&mut zip, only, &host, EcsWrap::SplunkHec, &mut out)?
+        }
         (ExportFormat::Csv, None) => {
             let (data, skipped) = timeline_jsonl(&mut zip, None)?;
-            skipped + jsonl_to_csv(&data, timeline::COLUMNS, "timeline", &mut out)?
+            let (data, _) = with_host(&data, &host, timeline::MEMBER);
+            let mut columns = timeline::COLUMNS.to_vec();
+            columns.insert(1, "host");
+            skipped + jsonl_to_csv(&data, &columns, "timeline", &mut out)?
         }
         (ExportFormat::Csv, Some(c)) => {
             let mut skipped = 0;
@@ -66,7 +84,8 @@ fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
             };
             let data =
                 member(&mut zip, name)?.with_context(|| format!("the archive has no {name}"))?;
-            skipped += jsonl_to_csv(&data, &[], name, &mut out)?;
+            let (data, _) = with_host(&data, &host, name);
+            skipped += jsonl_to_csv(&data, &["host"], name, &mut out)?;
             skipped
         }
     };
@@ -167,10 +186,100 @@ fn timeline_jsonl(
     Ok((t.into_jsonl(), stats.unreadable))
 }
 
-/// Every record line of the chosen collectors, with `collector` as its first field.
+/// The host the archive describes, for ECS documents and the `host` of every row. A damaged
+/// manifest leaves it nameless rather than stopping the export.
+fn host_of(zip: &mut ArchiveZip, archive: &std::path::Path) -> EcsHost {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    match manifest(zip) {
+        Ok(m) => EcsHost::new(&m.host, &m.source, name),
+        Err(_) => EcsHost::new(
+            &crate::record::HostFacts::default(),
+            &crate::record::SourceDescription::Live {
+                os: crate::ids::OsFamily::Other,
+            },
+            name,
+        ),
+    }
+}
+
+/// JSON lines with `host` added to each (the line's own `computer` when it has one); lines
+/// that are not JSON objects are left out and counted.
+fn with_host(data: &[u8], host: &EcsHost, name: &str) -> (Vec<u8>, u64) {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 8);
+    let mut bad = 0;
+    for (n, line) in lines(data) {
+        match serde_json::from_slice::<Map<String, Value>>(line) {
+            Ok(mut m) => {
+                let computer = m
+                    .get("computer")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if let Some(h) = host.name_for(computer.as_deref()) {
+                    m.entry("host")
+                        .or_insert_with(|| Value::String(h.to_string()));
+                }
+                if serde_json::to_writer(&mut out, &m).is_ok() {
+                    out.push(b'\n');
+                }
+            }
+            Err(e) => {
+                skip_line(name, n, &e);
+                bad += 1;
+            }
+        }
+    }
+    (out, bad)
+}
+
+/// The timeline as ECS events, then (for the whole archive) the findings as alerts.
+fn ecs(
+    zip: &mut ArchiveZip,
+    only: Option<CollectorId>,
+    host: &EcsHost,
+    wrap: EcsWrap,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let (data, mut skipped) = timeline_jsonl(zip, only)?;
+    for (n, line) in lines(&data) {
+        match serde_json::from_slice::<timeline::TimelineEntry>(line) {
+            Ok(e) => crate::ecs::write_doc(out, &crate::ecs::event_doc(&e, host), wrap)?,
+            Err(e) => {
+                skip_line(timeline::MEMBER, n, &e);
+                skipped += 1;
+            }
+        }
+    }
+    if only.is_some() {
+        return Ok(skipped);
+    }
+    let started = manifest(zip)
+        .map(|m| {
+            m.started
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        })
+        .unwrap_or_default();
+    let Some(findings) = member(zip, "findings.jsonl")? else {
+        return Ok(skipped);
+    };
+    for (n, line) in lines(&findings) {
+        match serde_json::from_slice::<Map<String, Value>>(line) {
+            Ok(f) => crate::ecs::write_doc(out, &crate::ecs::alert_doc(&f, host, &started), wrap)?,
+            Err(e) => {
+                skip_line("findings.jsonl", n, &e);
+                skipped += 1;
+            }
+        }
+    }
+    Ok(skipped)
+}
+
+/// Every record line of the chosen collectors, with `collector` and `host` first.
 fn records_jsonl(
     zip: &mut ArchiveZip,
     only: Option<CollectorId>,
+    host: &EcsHost,
     out: &mut dyn Write,
 ) -> anyhow::Result<u64> {
     let mut skipped = 0;
@@ -188,9 +297,20 @@ fn records_jsonl(
                 }
             };
             // Records have no field of that name; should one appear, ours wins.
-            let mut o = Map::with_capacity(rec.len() + 1);
+            let mut o = Map::with_capacity(rec.len() + 2);
             o.insert("collector".into(), Value::String(c.as_str().into()));
-            o.extend(rec.into_iter().filter(|(k, _)| k != "collector"));
+            let computer = rec
+                .get("header")
+                .and_then(|h| h.get("computer"))
+                .or_else(|| rec.get("computer"))
+                .and_then(Value::as_str);
+            if let Some(h) = host.name_for(computer) {
+                o.insert("host".into(), Value::String(h.to_string()));
+            }
+            o.extend(
+                rec.into_iter()
+                    .filter(|(k, _)| k != "collector" && k != "host"),
+            );
             serde_json::to_writer(&mut *out, &o)?;
             out.write_all(b"\n")?;
         }
