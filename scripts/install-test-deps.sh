@@ -4,7 +4,15 @@
 # that need it fall back (and print SKIPPED).
 #   age, age-keygen  (Debian `age`): prove the standard age tool decrypts `.zip.age` archives
 #   unzip            (Debian `unzip`): `unzip -t` accepts the archive
+#   markdown-it-py   (PyPI): a CommonMark renderer for report.md
 set -u
+
+# markdown-it-py (PyPI): renders report.md with a CommonMark parser, to prove attacker text in
+# it stays text. A pip failure is reported and the check prints SKIPPED.
+if ! python3 -c 'import markdown_it, linkify_it' >/dev/null 2>&1; then
+  python3 -m pip install -q 'markdown-it-py[linkify]' >/tmp/irsnap-install-pip.log 2>&1 \
+    || echo "install-test-deps: WARNING: pip install markdown-it-py failed (see /tmp/irsnap-install-pip.log)" >&2
+fi
 
 need=()
 command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1 || need+=(age)

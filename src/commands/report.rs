@@ -90,14 +90,75 @@ pub fn render(data: &ReportData, format: ReportFormat) -> anyhow::Result<String>
         ReportFormat::Html => render_html(data),
         ReportFormat::Md => render_markdown(data),
         ReportFormat::Json => {
-            let mut s = String::new();
-            for f in &data.findings {
-                s.push_str(&serde_json::to_string(f)?);
-                s.push('\n');
-            }
+            let mut s = serde_json::to_string_pretty(&JsonReport::new(data))?;
+            s.push('\n');
             s
         }
     })
+}
+
+/// `report --format json`: one JSON document (not JSON lines) with what the HTML report's
+/// first screen says and every finding, for `jq` and scripts.
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    host: &'a crate::record::HostFacts,
+    source: &'a crate::record::SourceDescription,
+    status: crate::outcome::RunStatus,
+    started: crate::record::Timestamp,
+    ended: crate::record::Timestamp,
+    /// Findings by severity (`critical`, `high`...).
+    counts: std::collections::BTreeMap<&'static str, usize>,
+    /// Every rule that fired, most severe and most frequent first.
+    rules: Vec<crate::detect::RuleSummary>,
+    collectors: Vec<JsonCoverage<'a>>,
+    findings: &'a [Finding],
+}
+
+#[derive(serde::Serialize)]
+struct JsonCoverage<'a> {
+    id: crate::ids::CollectorId,
+    status: crate::outcome::CollectorStatus,
+    records: u64,
+    files: u64,
+    gaps: u64,
+    cuts: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+impl<'a> JsonReport<'a> {
+    fn new(d: &'a ReportData) -> JsonReport<'a> {
+        let m = &d.manifest;
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &d.findings {
+            *counts
+                .entry(super::collect::severity_name(f.severity))
+                .or_insert(0) += 1;
+        }
+        JsonReport {
+            host: &m.host,
+            source: &m.source,
+            status: m.status,
+            started: m.started,
+            ended: m.ended,
+            counts,
+            rules: crate::detect::rule_summaries(&d.findings, usize::MAX),
+            collectors: m
+                .collectors
+                .iter()
+                .map(|c| JsonCoverage {
+                    id: c.id,
+                    status: c.status,
+                    records: c.records,
+                    files: c.files,
+                    gaps: c.error_count,
+                    cuts: c.cut_count,
+                    reason: c.reason.as_deref(),
+                })
+                .collect(),
+            findings: &d.findings,
+        }
+    }
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {

@@ -26,25 +26,64 @@ pub fn html(s: &str) -> String {
     out
 }
 
-/// Text for Markdown: no inline HTML, no emphasis, links, headings or table breaks.
+/// Text we wrote (rule titles, descriptions) for Markdown: only the characters that could
+/// start markup are backslash-escaped (CommonMark allows it before any ASCII punctuation), so
+/// the file still reads plainly in a terminal. Attacker text goes through [`code`] instead.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
+    let mut prev = '\0';
     for c in s.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '~' | '=' | '"' | '\'' | '@' | ':' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' => {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' => out.push_str("<br>"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            // GFM's extended autolinks (`http://...`, `www.`) are links without brackets.
+            '/' if prev == ':' || prev == '/' => out.push_str("\\/"),
+            '.' if out.ends_with("www") => out.push_str("\\."),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() || is_bidi_control(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
+        prev = c;
     }
     out
+}
+
+/// Attacker text (a command line, a path, a user name) for Markdown: one inline code span,
+/// so nothing in it is markup and a path copied out of `less report.md` is the real path.
+/// The fence is longer than any run of backticks inside; line breaks are shown as `⏎` (a
+/// line break could otherwise start a heading or a list), controls and bidi overrides as
+/// `\u{..}`. In a table cell, `|` is escaped (GFM splits cells even inside code spans).
+pub fn code(s: &str, in_table: bool) -> String {
+    let mut body = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        match c {
+            '\n' => body.push('⏎'),
+            '|' if in_table => body.push_str("\\|"),
+            c if c.is_control() || is_bidi_control(c) => {
+                body.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => body.push(c),
+        }
+    }
+    if body.is_empty() {
+        return "(empty)".to_string();
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // One space inside the fence is stripped by readers when there is one on each side, so
+    // a value that starts or ends with a backtick or a space keeps its own.
+    let pad = body.starts_with(['`', ' ']) || body.ends_with(['`', ' ']);
+    let sp = if pad { " " } else { "" };
+    format!("{fence}{sp}{body}{sp}{fence}")
 }
 
 /// Unicode's explicit directional formatting characters: embeddings, overrides, isolates and
@@ -79,12 +118,30 @@ mod tests {
 
     #[test]
     fn markdown_neutralises_markup_and_tables() {
-        let s = markdown("<b>x</b> | [a](http://e) `c` =1+2");
-        assert!(!s.contains('<'));
+        let s = markdown("<b>x</b> | [a](http://e) `c` *d* see www.evil.example");
+        assert!(!s.contains("<b>"));
         assert!(s.contains("\\|"));
-        assert!(s.contains("\\[a\\]\\(http\\://e\\)"));
+        assert!(s.contains("\\[a\\](http:\\/\\/e)"));
         assert!(s.contains("\\`c\\`"));
-        assert!(s.contains("\\=1\\+2"));
+        assert!(s.contains("www\\.evil"));
+        // Ordinary punctuation stays as it is.
+        assert_eq!(
+            markdown("Encoded PowerShell (-enc), 2 + 2 = 4."),
+            "Encoded PowerShell (-enc), 2 + 2 = 4."
+        );
+    }
+
+    #[test]
+    fn code_spans_keep_attacker_text_literal() {
+        assert_eq!(code(r"C:\Users\a_b\x.ps1", false), r"`C:\Users\a_b\x.ps1`");
+        assert_eq!(code("a `b` c", false), "``a `b` c``");
+        assert_eq!(code("`x", false), "`` `x ``");
+        assert_eq!(code("a|b", true), "`a\\|b`");
+        assert_eq!(code("a|b", false), "`a|b`");
+        assert_eq!(code("1\n# head", false), "`1⏎# head`");
+        assert_eq!(code("inv\u{202e}fdp.exe", false), "`inv\\u{202e}fdp.exe`");
+        assert_eq!(code("", false), "(empty)");
+        assert!(!code("<script>", false).contains("&lt;"));
     }
 
     #[test]
