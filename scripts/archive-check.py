@@ -10,7 +10,11 @@ For every archive given:
     is checked here); the archive's schemas equal the repository's schema/ when given;
   - DuckDB: read_json_auto loads every non-empty records/*.jsonl, timeline.jsonl and
     findings.jsonl (validated too once they have a schema/<name>.schema.json) with as
-    many rows as lines, and answers a few analyst queries.
+    many rows as lines, and answers a few analyst queries;
+  - typed views: the archive's schema/duckdb.sql, run from the unzipped archive's top
+    directory, makes one view per records file, timeline and findings, each with as many
+    rows as the files have lines and every column its schema names (empty files and
+    collectors that did not run included).
 
 Prints a human summary; `--json-out FILE` writes the facts for the Rust test to assert on.
 Exit status 0 when every check passed, 1 otherwise.
@@ -243,6 +247,65 @@ def duck(con, name, file_path, lines, fails, facts):
     facts["queries"] = answers
 
 
+def typed_views(tmp, names, schemas, fails, facts):
+    if "schema/duckdb.sql" not in names:
+        fails.add("schema/duckdb.sql is missing")
+        return
+    views = facts.setdefault("typed_views", {})
+    here = os.getcwd()
+    os.chdir(tmp)  # the views name their files relative to the archive's top directory
+    try:
+        con = duckdb.connect()
+        with open("schema/duckdb.sql", encoding="utf-8") as f:
+            con.execute(f.read())
+        for key in sorted(schemas):
+            if key == "manifest":
+                continue
+            files = [n for n in names if n == f"records/{key}.jsonl" or (n.startswith(f"records/{key}.") and n.endswith(".jsonl") and n[len(f"records/{key}."):-len(".jsonl")].isdigit())]
+            if key in ("timeline", "findings"):
+                files = [f"{key}.jsonl"] if f"{key}.jsonl" in names else []
+            lines = 0
+            for n in files:
+                with open(n, encoding="utf-8") as f:
+                    lines += sum(1 for l in f if l.strip())
+            try:
+                rows = con.execute(f'SELECT count(*) FROM "{key}"').fetchone()[0]
+                cols = [r[0] for r in con.execute(f'DESCRIBE "{key}"').fetchall()]
+            except duckdb.Error as e:
+                fails.add(f"typed view {key}: {e}")
+                continue
+            views[key] = {"rows": rows, "columns": len(cols)}
+            if rows != lines:
+                fails.add(f"typed view {key}: {rows} rows for {lines} lines")
+            want = set()
+            collect_props(schemas[key], schemas[key], want)
+            missing = want - set(cols)
+            if missing:
+                fails.add(f"typed view {key}: no column for {sorted(missing)[:10]}")
+        # The question that failed on an empty file before: a named column, always there.
+        con.execute('SELECT pid, command_line FROM processes LIMIT 1').fetchall()
+        con.close()
+    except duckdb.Error as e:
+        fails.add(f"schema/duckdb.sql: {e}")
+    finally:
+        os.chdir(here)
+    shown = ", ".join(f"{k}={v['rows']}" for k, v in views.items())
+    print(f"  typed views: {shown}")
+
+
+def collect_props(s, root, out, depth=0):
+    """The top-level property names of a line schema, over every variant."""
+    if depth > 32 or not isinstance(s, dict):
+        return
+    ref = s.get("$ref")
+    if ref:
+        collect_props(root.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {}), root, out, depth + 1)
+    out.update(s.get("properties", {}).keys())
+    for k in ("oneOf", "anyOf", "allOf"):
+        for v in s.get(k, []):
+            collect_props(v, root, out, depth + 1)
+
+
 def check_archive(path, repo_schema, fails):
     print(f"== {path}")
     facts = {}
@@ -256,6 +319,7 @@ def check_archive(path, repo_schema, fails):
                 or n in ("timeline.jsonl", "findings.jsonl")
                 or (n.startswith("records/") and n.endswith(".jsonl"))
                 or (n.startswith("schema/") and n.endswith(".schema.json"))
+                or n == "schema/duckdb.sql"
             ]
             for n in wanted:
                 z.extract(n, tmp)
@@ -267,7 +331,7 @@ def check_archive(path, repo_schema, fails):
         names = set(wanted)
         schemas = {}
         for n in sorted(names):
-            if n.startswith("schema/"):
+            if n.startswith("schema/") and n.endswith(".schema.json"):
                 schemas[n[len("schema/") : -len(".schema.json")]] = json.loads(read(n))
         facts["schemas"] = sorted(schemas)
         if repo_schema:
@@ -287,6 +351,8 @@ def check_archive(path, repo_schema, fails):
             fails.add("schema/manifest.schema.json is missing")
         else:
             validate_member("manifest.json", json.dumps(manifest), schemas["manifest"], fails, facts.setdefault("manifest.json", {}))
+
+        typed_views(tmp, names, schemas, fails, facts)
 
         con = duckdb.connect()
         for n in sorted(names):

@@ -1,6 +1,7 @@
 //! JSON Schema (draft 2020-12) of every JSON member irsnap writes: one schema per
 //! `records/<collector>.jsonl` (the shape of one line; a file that mixes record types is the
-//! union tagged by `record_type`) and one for `manifest.json`.
+//! union tagged by `record_type`), `timeline.jsonl`, `findings.jsonl` and `manifest.json`;
+//! and from them `schema/duckdb.sql` (typed DuckDB views, [`duckdb`]).
 //!
 //! The schemas are generated from the Rust types with schemars, in its *serialize* contract
 //! (a field with `skip_serializing_if` is optional, `flatten`ed structs and internally tagged
@@ -16,8 +17,25 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
+pub mod duckdb;
+
 /// Folder of the schemas, in the archive and in the repository.
 pub const SCHEMA_DIR: &str = "schema";
+/// The DuckDB views' file name, in an archive's and the repository's `schema/`.
+pub const DUCKDB_SQL: &str = "duckdb.sql";
+
+/// `duckdb.sql` for any archive: each view reads its files by glob (`records/processes*.jsonl`
+/// also takes the `.2.jsonl`... parts). An archive carries its own, naming its exact files.
+pub fn duckdb_generic() -> String {
+    let docs = all();
+    duckdb::script(&docs, &|d| {
+        let glob = match d.describes.strip_suffix(".jsonl") {
+            Some(stem) if stem.starts_with("records/") => format!("{stem}*.jsonl"),
+            _ => d.describes.clone(),
+        };
+        duckdb::Files::Glob(glob)
+    })
+}
 
 /// One schema document and the archive member it describes.
 #[derive(Debug, Clone)]
@@ -45,6 +63,22 @@ impl SchemaDoc {
 /// Every schema, records first (in collection order), then the manifest.
 pub fn all() -> Vec<SchemaDoc> {
     let mut docs: Vec<SchemaDoc> = CollectorId::ALL.iter().map(|&c| record_schema(c)).collect();
+    docs.push(finish::<crate::timeline::TimelineEntry>(
+        "timeline",
+        crate::timeline::MEMBER.to_string(),
+        "irsnap timeline entry",
+        "One line of timeline.jsonl: one timed fact (a process start, a logged event, a file \
+         time) with flat, collector-independent field names, in Timesketch's import shape, \
+         pointing at its record (record_member, record_line).",
+    ));
+    docs.push(finish::<crate::detect::Finding>(
+        "findings",
+        "findings.jsonl".to_string(),
+        "irsnap finding",
+        "One line of findings.jsonl: a rule that fired, its ATT&CK techniques and severity, \
+         who/when/where (first_seen, host, user, pid, image, command_line, channel, event_id) \
+         and the evidence (archive member and line, file SHA-256).",
+    ));
     docs.push(finish::<Manifest>(
         "manifest",
         "manifest.json".to_string(),
@@ -194,7 +228,7 @@ mod tests {
     #[test]
     fn one_schema_per_collector_and_the_manifest() {
         let docs = all();
-        assert_eq!(docs.len(), CollectorId::ALL.len() + 1);
+        assert_eq!(docs.len(), CollectorId::ALL.len() + 3);
         for d in &docs {
             assert_eq!(d.schema["x-irsnap-schema-version"], SCHEMA_VERSION);
             assert!(d.schema["$schema"].as_str().unwrap().contains("2020-12"));

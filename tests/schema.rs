@@ -19,6 +19,8 @@ const NAMES: &[&str] = &[
     "powershell_logs",
     "shell_history",
     "scheduled_tasks",
+    "timeline",
+    "findings",
     "manifest",
 ];
 

@@ -15,6 +15,10 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<Exit> {
                 .with_context(|| format!("writing {}", path.display()))?;
             println!("{}", path.display());
         }
+        let path = dir.join(crate::schema::DUCKDB_SQL);
+        std::fs::write(&path, crate::schema::duckdb_generic())
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("{}", path.display());
         return Ok(Exit::Success);
     }
     match &args.name {

@@ -27,7 +27,9 @@ pub(crate) const MAX_FINDINGS: usize = 10_000;
 pub(crate) const MAX_EVIDENCE_TOTAL: usize = 100_000;
 
 /// One value that made a rule match.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct MatchedValue {
     pub field: String,
     /// The match with some context, capped.
@@ -35,7 +37,7 @@ pub struct MatchedValue {
 }
 
 /// A payload decoded from the observation, shown next to its original.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DecodedPayload {
     pub method: String,
     pub original: String,
@@ -43,7 +45,7 @@ pub struct DecodedPayload {
 }
 
 /// What a responder reads: which rule, which technique, how bad, why, and where the evidence is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     pub rule_id: String,
     pub title: String,
@@ -104,7 +106,7 @@ const MAX_CONTEXT_COMMAND: usize = 2_000;
 /// id; the process, its parent and its user), flattened into the finding's JSON so that jq and
 /// DuckDB see plain columns. Taken from the first occurrence; `first_seen`/`last_seen`,
 /// `hosts` and `users` cover every merged occurrence.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FindingContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<Timestamp>,

@@ -17,7 +17,19 @@ use crate::record::{Sha256, Timestamp};
 use crate::text::floor_char_boundary;
 
 /// What an observation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationKind {
     /// A process of the live snapshot.
@@ -136,7 +148,9 @@ impl ObservationKind {
 
 /// Where the evidence for an observation is: the record line in the archive, and the file the
 /// record came from when there is one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct EvidenceRef {
     /// Archive member of the record, `records/<collector>.jsonl`.
     pub member: String,

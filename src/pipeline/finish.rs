@@ -155,7 +155,7 @@ pub(super) fn finish(
     // added after it.
     let report_stage = report_stage(&mut run, &manifest, facts.processes, &findings);
     stages.push(report_stage);
-    let schema_stage = schema_stage(&mut run);
+    let schema_stage = schema_stage(&mut run, &manifest.collectors);
     stages.push(schema_stage);
     if run.archive.output_error().is_some() {
         return Err(run.output_failure());
@@ -378,7 +378,7 @@ fn report_stage(
     }
 }
 
-fn schema_stage(run: &mut Run) -> StageReport {
+fn schema_stage(run: &mut Run, collectors: &[CollectorReport]) -> StageReport {
     let t = Instant::now();
     if let Some(why) = hurry(run) {
         return skipped(Stage::Schema, why);
@@ -395,12 +395,51 @@ fn schema_stage(run: &mut Run) -> StageReport {
             );
         }
     };
-    for doc in docs {
-        let member = format!("{}/{}", crate::schema::SCHEMA_DIR, doc.file_name());
-        if let Err(e) = run
-            .archive
-            .add_bytes(&member, doc.to_text().as_bytes(), None)
-        {
+    let written: Vec<String> = docs
+        .iter()
+        .map(|d| d.describes.clone())
+        .filter(|m| run.archive.has_member(m))
+        .collect();
+    // The DuckDB views name this archive's own record files: every part, and none for a
+    // collector that did not run (its view is empty, with the same columns).
+    let files_of = |d: &crate::schema::SchemaDoc| {
+        use crate::schema::duckdb::Files;
+        match collectors.iter().find(|c| c.id.as_str() == d.name) {
+            Some(c) if !c.record_members.is_empty() => Files::Members(c.record_members.clone()),
+            Some(c) if c.status == CollectorStatus::Skipped => Files::Members(Vec::new()),
+            Some(c) => Files::Members(vec![c.id.records_member().to_string()]),
+            // timeline.jsonl, findings.jsonl: absent when their stage failed.
+            None if written.contains(&d.describes) => Files::Members(vec![d.describes.clone()]),
+            None => Files::Members(Vec::new()),
+        }
+    };
+    let sql = match stage::isolate(&panics, || crate::schema::duckdb::script(&docs, &files_of)) {
+        Ok(s) => s,
+        Err(p) => {
+            return report(
+                Stage::Schema,
+                CollectorStatus::Failed,
+                Some(format!("duckdb.sql panicked: {p}")),
+                t,
+            );
+        }
+    };
+    let sql_member = format!(
+        "{}/{}",
+        crate::schema::SCHEMA_DIR,
+        crate::schema::DUCKDB_SQL
+    );
+    let texts = docs
+        .iter()
+        .map(|d| {
+            (
+                format!("{}/{}", crate::schema::SCHEMA_DIR, d.file_name()),
+                d.to_text(),
+            )
+        })
+        .chain(std::iter::once((sql_member, sql)));
+    for (member, text) in texts {
+        if let Err(e) = run.archive.add_bytes(&member, text.as_bytes(), None) {
             return report(
                 Stage::Schema,
                 CollectorStatus::Failed,

@@ -76,7 +76,7 @@ pub const COLUMNS: &[&str] = &[
 
 /// One line of `timeline.jsonl`. Field names are flat snake_case, the same across collectors:
 /// a process start, a Sysmon 1 and a 4688 all fill `pid`, `image`, `command_line`, `user`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
     /// A short sentence saying what happened.
     pub message: String,

@@ -167,6 +167,12 @@ impl ArchiveWriter {
         name
     }
 
+    /// Whether a member of this name was written (by digest: a false "yes" needs a 64-bit
+    /// collision between two of irsnap's own names).
+    pub fn has_member(&self, name: &str) -> bool {
+        self.names.contains(&Self::name_digest(name))
+    }
+
     /// The first error writing the archive file, once there was one: the archive is broken
     /// and the run must end with [`Self::abort`].
     pub fn output_error(&self) -> Option<(std::io::ErrorKind, String)> {
