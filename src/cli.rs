@@ -13,9 +13,10 @@ use std::path::PathBuf;
     about = "Incident-response triage for the MITRE ATT&CK Execution tactic: one static \
              binary snapshots processes, network, scheduled tasks, PowerShell and shell \
              history and staged scripts into one hashed archive.",
-    after_help = "Exit codes: 0 complete, 1 failed (no archive; or verify could not look \
-                  inside an encrypted archive), 2 partial, 3 verify mismatch or damage, \
-                  4 interrupted, 64 usage error."
+    after_help = "Exit codes: 0 complete (gaps, items that could not be read, are listed), \
+                  1 failed (no archive; or verify could not look inside an encrypted \
+                  archive), 2 partial (a collector failed or a limit cut it short), 3 verify \
+                  mismatch or damage, 4 interrupted, 64 usage error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -45,6 +46,24 @@ pub enum Command {
     /// Print the JSON Schema of the archive's records and manifest (every archive also
     /// carries them under schema/).
     Schema(SchemaArgs),
+    /// Print a shell completion script: `irsnap completions bash > /etc/bash_completion.d/irsnap`.
+    Completions(CompletionsArgs),
+    /// Write the manual pages (irsnap.1 and irsnap-<command>.1) into a directory.
+    Manpages(ManpagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManpagesArgs {
+    /// Directory to write the pages to (created if missing).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

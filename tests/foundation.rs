@@ -356,3 +356,52 @@ fn runs_in_the_same_second_never_collide() {
         assert_eq!(v.code, 0, "{z}: {}", v.stdout);
     }
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_cli() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let r = irsnap(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("collect") && r.stdout.contains("encrypt-to"),
+            "{shell}"
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let r = irsnap(&["manpages", "-o", d.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for page in [
+        "irsnap.1",
+        "irsnap-collect.1",
+        "irsnap-verify.1",
+        "irsnap-export.1",
+    ] {
+        let text = std::fs::read_to_string(d.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let collect = std::fs::read_to_string(d.path().join("irsnap-collect.1")).unwrap();
+    assert!(collect.contains("since"), "the flags are documented");
+}
+
+/// A reader that goes away (`irsnap schema | head -1`) ends the output quietly: no panic.
+#[test]
+fn a_closed_standard_output_is_not_a_panic() {
+    for args in [
+        &["schema", "processes"][..],
+        &["schema"][..],
+        &["profiles"][..],
+        &["completions", "bash"][..],
+    ] {
+        let mut child = Command::new(crate::harness::bin())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

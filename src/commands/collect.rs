@@ -224,9 +224,9 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             host: m.host.hostname.as_deref(),
             top_rules: &o.top_rules,
         };
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if config.quiet {
-        println!("{}", o.finished.path.display());
+        outln!("{}", o.finished.path.display());
     } else {
         print_summary(m, o);
     }
@@ -249,14 +249,14 @@ const NOTE_WIDTH: usize = 90;
 fn print_summary(m: &Manifest, o: &Outcome) {
     let secs = (m.ended - m.started).num_milliseconds() as f64 / 1000.0;
     let f = &o.finished;
-    println!("archive  {}", term_safe(&f.path.display().to_string()));
-    println!("sha256   {}", f.sha256);
-    println!(
+    outln!("archive  {}", term_safe(&f.path.display().to_string()));
+    outln!("sha256   {}", f.sha256);
+    outln!(
         "host     {}",
         term_safe(m.host.hostname.as_deref().unwrap_or("(unknown)"))
     );
     if let Some(e) = &m.encryption {
-        println!("age      encrypted to {}", e.recipients.join(", "));
+        outln!("age      encrypted to {}", e.recipients.join(", "));
     }
     let gaps: u64 = m.collectors.iter().map(|r| r.error_count).sum();
     let gap_note = match gaps {
@@ -264,7 +264,7 @@ fn print_summary(m: &Manifest, o: &Outcome) {
         1 => " — 1 gap, listed in coverage".to_string(),
         n => format!(" — {n} gaps, listed in coverage"),
     };
-    println!(
+    outln!(
         "status   {:?} (exit {}) in {secs:.2}s{gap_note}{}",
         m.status,
         o.exit.code(),
@@ -279,7 +279,7 @@ fn print_summary(m: &Manifest, o: &Outcome) {
         .iter()
         .map(|(s, n)| format!("{n} {}", severity_name(*s)))
         .collect();
-    println!(
+    outln!(
         "findings {}",
         if findings.is_empty() {
             "none".to_string()
@@ -287,16 +287,20 @@ fn print_summary(m: &Manifest, o: &Outcome) {
             findings.join(", ")
         }
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<18} {:<8} {:>8} {:>6} {:>9}  note",
-        "collector", "status", "records", "files", "time"
+        "collector",
+        "status",
+        "records",
+        "files",
+        "time"
     );
     for r in &m.collectors {
         let status = format!("{:?}", r.status).to_lowercase();
         let note = r.reason.as_deref().map(term_safe).unwrap_or_default();
         let note = crate::text::clip_words(&note, NOTE_WIDTH);
-        println!(
+        outln!(
             "{:<18} {:<8} {:>8} {:>6} {:>8.2}s  {}",
             r.id.as_str(),
             status,
@@ -314,7 +318,7 @@ fn print_summary(m: &Manifest, o: &Outcome) {
         let status = format!("{:?}", s.status).to_lowercase();
         let note = s.reason.as_deref().map(term_safe).unwrap_or_default();
         let note = crate::text::clip_words(&note, NOTE_WIDTH);
-        println!(
+        outln!(
             "{:<18} {:<8} {:>8} {:>6} {:>8.2}s  {}",
             format!("[{}]", s.stage.as_str()),
             status,
@@ -332,8 +336,8 @@ pub(crate) fn print_top_rules(top: &[crate::detect::RuleSummary]) {
     if top.is_empty() {
         return;
     }
-    println!();
-    println!("top findings (all in findings.jsonl and report.html)");
+    outln!();
+    outln!("top findings (all in findings.jsonl and report.html)");
     for r in top {
         let span = match (r.first_seen, r.last_seen) {
             (Some(a), Some(b)) if a != b => format!(
@@ -345,7 +349,7 @@ pub(crate) fn print_top_rules(top: &[crate::detect::RuleSummary]) {
             _ => String::new(),
         };
         let example: String = term_safe(&r.example).chars().take(70).collect();
-        println!(
+        outln!(
             "  {:<8} {} ({}, {} finding{}){}",
             severity_name(r.severity),
             term_safe(&r.title),
@@ -358,7 +362,7 @@ pub(crate) fn print_top_rules(top: &[crate::detect::RuleSummary]) {
                 format!(" {span}")
             }
         );
-        println!("           {example}");
+        outln!("           {example}");
     }
 }
 

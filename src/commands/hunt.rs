@@ -161,7 +161,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<Exit> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        outln!("{}", serde_json::to_string_pretty(&summaries)?);
     }
     Ok(if problems > 0 {
         Exit::Partial
@@ -414,12 +414,12 @@ fn print_summary(s: &HuntSummary) {
             parts.join(", ")
         }
     };
-    println!("archive  {}", term_safe(&s.archive));
-    println!(
+    outln!("archive  {}", term_safe(&s.archive));
+    outln!(
         "host     {}",
         term_safe(s.host.as_deref().unwrap_or("(unknown)"))
     );
-    println!(
+    outln!(
         "read     {} records{}, {} copied scripts judged again",
         s.records_read,
         if s.records_unreadable > 0 {
@@ -429,12 +429,12 @@ fn print_summary(s: &HuntSummary) {
         },
         s.scripts_rescanned
     );
-    println!(
+    outln!(
         "findings {} (at collection: {})",
         line(&s.findings),
         line(&s.findings_at_collection)
     );
-    println!("results  {}", term_safe(&s.results));
+    outln!("results  {}", term_safe(&s.results));
     print_top_rules(&s.top_rules);
-    println!();
+    outln!();
 }

@@ -3,7 +3,26 @@
 // One of the three modules that may touch the file system (see clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+/// `println!` for the commands' output: a reader that went away (`irsnap schema | head`) ends
+/// the output quietly instead of panicking; standard output is informational, the archive and
+/// the exit code are the result.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `print!` counterpart of [`outln`].
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 pub mod collect;
+mod docs;
 pub mod export;
 pub mod hunt;
 pub mod profiles;
@@ -31,6 +50,8 @@ pub fn run(cli: Cli, command_line: Vec<String>, interrupt: &Interrupt) -> anyhow
         Command::Hunt(args) => hunt::run(&args),
         Command::Stack(args) => stack::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Manpages(args) => docs::manpages(&args),
     }
 }
 
@@ -67,6 +88,17 @@ pub fn exit_for(e: &anyhow::Error) -> Exit {
         Exit::Usage
     } else {
         Exit::Failed
+    }
+}
+
+/// Write to standard output; a reader that went away (`| head`) is not an error: it has
+/// what it wanted. (`print!` would panic there.)
+pub(crate) fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

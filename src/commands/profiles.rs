@@ -14,7 +14,7 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
                 } else {
                     ""
                 };
-                println!("{name:<10} {}{default}", p.description);
+                outln!("{name:<10} {}{default}", p.description);
             }
         }
         Some(ProfilesAction::Show { name }) => {
@@ -24,7 +24,7 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
                 Some((_, t)) => (*t).to_string(),
                 None => std::fs::read_to_string(name)?,
             };
-            print!("{text}");
+            out!("{text}");
         }
     }
     Ok(Exit::Success)

@@ -167,7 +167,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     let text = render(&data, args.format)?;
     match &args.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(Exit::Success)
 }

@@ -13,18 +13,18 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<Exit> {
             let path = dir.join(doc.file_name());
             std::fs::write(&path, doc.to_text())
                 .with_context(|| format!("writing {}", path.display()))?;
-            println!("{}", path.display());
+            outln!("{}", path.display());
         }
         let path = dir.join(crate::schema::DUCKDB_SQL);
         std::fs::write(&path, crate::schema::duckdb_generic())
             .with_context(|| format!("writing {}", path.display()))?;
-        println!("{}", path.display());
+        outln!("{}", path.display());
         return Ok(Exit::Success);
     }
     match &args.name {
         None => {
             for doc in &docs {
-                println!("{:<18} {}", doc.name, doc.describes);
+                outln!("{:<18} {}", doc.name, doc.describes);
             }
             Ok(Exit::Success)
         }
@@ -33,7 +33,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<Exit> {
                 let names: Vec<&str> = docs.iter().map(|d| d.name).collect();
                 anyhow::bail!("no schema named {name:?} (one of: {})", names.join(", "));
             };
-            print!("{}", doc.to_text());
+            out!("{}", doc.to_text());
             Ok(Exit::Success)
         }
     }
