@@ -62,6 +62,8 @@ pub(super) struct Collected<'e> {
     pub timeline: Streaming<Timeline>,
     /// The Sigma load report's lines for the log were written; this says whether Sigma ran.
     pub sigma_enabled: bool,
+    /// The terminal's spinner, kept for the stages after the collectors.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// The sink one collector writes to: the archive, detection, the timeline, plus its own
@@ -87,9 +89,28 @@ pub(super) struct CollectorSink<'r, 'a, 'e> {
     entries: Vec<TimelineEntry>,
     /// Where the last record written landed (a staged script's text points at it).
     last_at: Option<RecordAt>,
+    /// The terminal's spinner, told the counts now and then.
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl CollectorSink<'_, '_, '_> {
+    /// What the spinner says while a collector runs: a long Sigma pass over event logs is
+    /// records going by, not a hang.
+    fn show_progress(&self) {
+        if let Some(pb) = &self.progress {
+            pb.set_message(format!(
+                "{}: {} records, {} files{}",
+                self.id,
+                self.records,
+                self.files,
+                match self.error_count {
+                    0 => String::new(),
+                    n => format!(", {n} gaps"),
+                }
+            ));
+        }
+    }
+
     /// `Some(limit)` when one more record of `bytes` would pass a budget.
     fn over_budget(&self, bytes: u64) -> Option<&'static str> {
         let b = &self.run.config.profile.budget;
@@ -137,6 +158,9 @@ impl Sink for CollectorSink<'_, '_, '_> {
         let at = self.run.archive.add_record(self.id, &self.buf)?;
         self.last_at = Some(at);
         self.records += 1;
+        if self.records % 256 == 0 {
+            self.show_progress();
+        }
         self.record_bytes += bytes;
         self.run.records_written += 1;
         self.run.record_bytes_written += bytes;
@@ -185,6 +209,7 @@ impl Sink for CollectorSink<'_, '_, '_> {
             .add_file(Some(self.id), req, reader, &stop)?;
         if o.member.is_some() {
             self.files += 1;
+            self.show_progress();
         }
         if let Some(e) = &o.read_error {
             self.error(format!("{}: {e}", req.display));
@@ -283,13 +308,17 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
     let mut timeline = Streaming::new(Some(Timeline::with_max_entries(
         config.profile.budget.max_timeline_entries,
     )));
-    let progress =
-        (!config.quiet && !config.json && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .then(|| {
-                let pb = indicatif::ProgressBar::new_spinner();
-                pb.enable_steady_tick(std::time::Duration::from_millis(120));
-                pb
-            });
+    let progress = (!config.quiet
+        && !config.json
+        && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    .then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}") {
+            pb.set_style(style);
+        }
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    });
     let mut reports = Vec::new();
     for &id in CollectorId::ALL {
         let Some(collector) = registry::build(id, &config.profile.collectors) else {
@@ -330,6 +359,7 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
             observations: Vec::new(),
             entries: Vec::new(),
             last_at: None,
+            progress: progress.clone(),
         };
         let panics = sink.run.panics.clone();
         let result = stage::isolate(&panics, || collector.collect(ctx, &mut sink));
@@ -424,14 +454,15 @@ pub(super) fn run_collectors<'a>(run: &mut Run<'a>, ctx: &Context) -> Result<Col
         ));
         reports.push(report);
     }
-    if let Some(pb) = progress {
-        pb.finish_and_clear();
+    if let Some(pb) = &progress {
+        pb.set_message("detection joins, Sigma, timeline, report");
     }
     Ok(Collected {
         reports,
         analysis,
         timeline,
         sigma_enabled,
+        progress,
     })
 }
 

@@ -69,7 +69,10 @@ pub(super) fn finish(
         analysis,
         timeline,
         sigma_enabled,
+        progress,
     } = collected;
+    // Cleared when this function returns, however it returns.
+    let _spinner = progress.map(ClearOnDrop);
     let dir = run.config.output_dir.display().to_string();
     let mut stages = Vec::new();
 
@@ -493,5 +496,14 @@ fn manifest(
         collectors,
         stages: Vec::new(),
         members: Vec::new(),
+    }
+}
+
+/// Clears the terminal's spinner when the stages are done (or one of them returned early).
+struct ClearOnDrop(indicatif::ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
