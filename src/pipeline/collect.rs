@@ -158,7 +158,7 @@ impl Sink for CollectorSink<'_, '_, '_> {
         let at = self.run.archive.add_record(self.id, &self.buf)?;
         self.last_at = Some(at);
         self.records += 1;
-        if self.records % 256 == 0 {
+        if self.records.is_multiple_of(256) {
             self.show_progress();
         }
         self.record_bytes += bytes;
