@@ -1,6 +1,7 @@
 //! Format parsers. Each takes bytes or a `Read + Seek`, never a host path, and turns hostile
 //! input into errors or warnings, never panics. Collectors feed them what the source read.
 
+pub mod auditd;
 pub mod capped;
 pub mod cron;
 pub mod evtx_read;
