@@ -10,6 +10,7 @@ pub mod os_release;
 pub mod passwd;
 pub mod powershell;
 pub mod shell_history;
+pub mod syslog;
 pub mod systemd_unit;
 pub mod task_job;
 pub mod task_xml;
