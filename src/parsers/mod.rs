@@ -6,6 +6,7 @@ pub mod capped;
 pub mod cron;
 pub mod evtx_read;
 pub mod exec_events;
+pub mod journal;
 pub mod os_release;
 pub mod passwd;
 pub mod powershell;

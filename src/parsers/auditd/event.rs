@@ -195,7 +195,12 @@ pub fn syscall_name(arch: Option<&str>, nr: u32) -> Option<&'static str> {
             (281, "execveat"),
         ],
         // i386 (AUDIT_ARCH_I386)
-        Some("40000003") => &[(5, "open"), (10, "unlink"), (11, "execve"), (358, "execveat")],
+        Some("40000003") => &[
+            (5, "open"),
+            (10, "unlink"),
+            (11, "execve"),
+            (358, "execveat"),
+        ],
         _ => &[],
     };
     table.iter().find(|(n, _)| *n == nr).map(|(_, name)| *name)

@@ -123,7 +123,10 @@ pub fn decode_untrusted(raw: Raw<'_>) -> Option<(Vec<u8>, bool)> {
     match raw {
         Raw::Quoted(s) => Some((s.as_bytes().to_vec(), false)),
         Raw::Bare("(null)") | Raw::Bare("?") => None,
-        Raw::Bare(s) => Some((hex_decode(s).unwrap_or_else(|| s.as_bytes().to_vec()), false)),
+        Raw::Bare(s) => Some((
+            hex_decode(s).unwrap_or_else(|| s.as_bytes().to_vec()),
+            false,
+        )),
     }
 }
 

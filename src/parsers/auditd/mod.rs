@@ -166,8 +166,7 @@ impl Assembler {
             return;
         };
         p.ev.lossy_utf8 |= lossy;
-        if !p.ev.record_types.iter().any(|t| t == l.record_type) && p.ev.record_types.len() < 32
-        {
+        if !p.ev.record_types.iter().any(|t| t == l.record_type) && p.ev.record_types.len() < 32 {
             p.ev.record_types.push(l.record_type.to_string());
         }
         apply(p, &l);
@@ -395,8 +394,7 @@ fn finalize(mut p: Pending) -> Option<AuditEvent> {
     }
     ev.argv = argv;
     let is_exec = p.has_execve
-        || matches!(ev.syscall_name.as_deref(), Some("execve" | "execveat"))
-            && p.has_syscall;
+        || matches!(ev.syscall_name.as_deref(), Some("execve" | "execveat")) && p.has_syscall;
     let kind = match p.standalone {
         Some(k) => k,
         None if is_exec => AuditKind::Execve,
@@ -404,7 +402,13 @@ fn finalize(mut p: Pending) -> Option<AuditEvent> {
         None => return None,
     };
     ev.command_line = if !ev.argv.is_empty() {
-        Some(ev.argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "))
+        Some(
+            ev.argv
+                .iter()
+                .map(|a| quote(a))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     } else {
         ev.proctitle.clone().or_else(|| ev.cmd.clone())
     };

@@ -33,7 +33,10 @@ fn gemini_audit_log_events() {
     assert_eq!(execs.iter().filter(|e| e.argc_mismatch).count(), 2);
     let sh = execs[0];
     assert_eq!(sh.serial, 521);
-    assert_eq!(sh.argv, ["sh", "-c", "./.hidden_miner -o pool.monero.org:443"]);
+    assert_eq!(
+        sh.argv,
+        ["sh", "-c", "./.hidden_miner -o pool.monero.org:443"]
+    );
     assert_eq!(
         sh.command_line.as_deref(),
         Some("sh -c './.hidden_miner -o pool.monero.org:443'")

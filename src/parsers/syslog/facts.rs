@@ -179,9 +179,7 @@ pub fn classify(program: &str, message: &str) -> Option<LogFact> {
         "sshd" | "sshd-session" => ssh(message).map(LogFact::SshLogin),
         "cron" | "crond" => cron(message).map(LogFact::Cron),
         "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "groupmod" | "passwd"
-        | "chpasswd" | "adduser" | "gpasswd" | "chsh" => {
-            account(message).map(LogFact::Account)
-        }
+        | "chpasswd" | "adduser" | "gpasswd" | "chsh" => account(message).map(LogFact::Account),
         "systemd" => service(message, None).map(LogFact::Service),
         _ => None,
     }
@@ -330,7 +328,9 @@ fn ssh(m: &str) -> Option<SshLoginFact> {
     } else {
         // Some generators (and the museum's synthetic log) write `for user NAME`; sshd writes
         // `for NAME`. A single word is the name (`user` may be one).
-        who.strip_prefix("user ").filter(|u| !u.is_empty()).unwrap_or(who)
+        who.strip_prefix("user ")
+            .filter(|u| !u.is_empty())
+            .unwrap_or(who)
     };
     Some(SshLoginFact {
         outcome,
@@ -426,9 +426,7 @@ fn account(m: &str) -> Option<AccountFact> {
     if (lower.starts_with("group '") && lower.contains("removed"))
         || lower.starts_with("removed group '")
     {
-        return q
-            .first()
-            .map(|g| blank(AccountAction::GroupDeleted, g));
+        return q.first().map(|g| blank(AccountAction::GroupDeleted, g));
     }
     if let Some(r) = m.split("password changed for ").nth(1) {
         return nonempty(r).map(|u| blank(AccountAction::PasswordChanged, &u));

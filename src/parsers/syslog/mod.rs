@@ -113,7 +113,9 @@ pub fn parse_line(line: &str) -> Option<SyslogLine<'_>> {
         Some((h, t)) if !h.ends_with(':') => (Some(h), t.trim_start()),
         _ => (None, after),
     };
-    let colon = tagged.find(": ").or_else(|| tagged.strip_suffix(':').map(str::len))?;
+    let colon = tagged
+        .find(": ")
+        .or_else(|| tagged.strip_suffix(':').map(str::len))?;
     let tag = &tagged[..colon];
     let message = tagged.get(colon + 2..).unwrap_or("");
     if tag.is_empty() || tag.contains(' ') && !tag.contains('[') {

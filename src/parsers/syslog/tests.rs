@@ -133,7 +133,10 @@ fn sudo_refusals_su_and_accounts() {
         ("usermod", "add 'backdoor' to group 'sudo'"),
         ("groupadd", "new group: name=ops, GID=1005"),
         ("userdel", "delete user 'old'"),
-        ("passwd", "pam_unix(passwd:chauthtok): password changed for bob"),
+        (
+            "passwd",
+            "pam_unix(passwd:chauthtok): password changed for bob",
+        ),
         (
             "sshd",
             "message repeated 4 times: [ Failed password for root from 203.0.113.9 port 4022 ssh2]",
@@ -171,7 +174,9 @@ fn sudo_refusals_su_and_accounts() {
     assert_eq!(a.action, AccountAction::UserDeleted);
     let LogFact::Account(a) = &f[8] else { panic!() };
     assert_eq!(a.action, AccountAction::PasswordChanged);
-    let LogFact::SshLogin(s) = &f[9] else { panic!() };
+    let LogFact::SshLogin(s) = &f[9] else {
+        panic!()
+    };
     assert_eq!((s.repeated, s.user.as_str()), (Some(4), "root"));
     let LogFact::SshLogin(s) = &f[10] else {
         panic!()
@@ -182,7 +187,13 @@ fn sudo_refusals_su_and_accounts() {
     };
     assert_eq!(s.unit.as_deref(), Some("evil.service"));
     assert_eq!(s.description, "Evil Helper");
-    assert!(classify("sudo", "pam_unix(sudo:session): session opened for user root").is_none());
+    assert!(
+        classify(
+            "sudo",
+            "pam_unix(sudo:session): session opened for user root"
+        )
+        .is_none()
+    );
     assert!(classify("kernel", "Accepted password for x from y").is_none());
 }
 
