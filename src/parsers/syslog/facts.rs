@@ -28,6 +28,20 @@ pub enum LogFact {
     Service(ServiceFact),
 }
 
+impl LogFact {
+    /// The serde tag (`sudo`, `ssh_login`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LogFact::Sudo(_) => "sudo",
+            LogFact::Su(_) => "su",
+            LogFact::SshLogin(_) => "ssh_login",
+            LogFact::Cron(_) => "cron",
+            LogFact::Account(_) => "account",
+            LogFact::Service(_) => "service",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SudoOutcome {
