@@ -86,7 +86,10 @@ fn preload_entries(text: &str) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("");
-        for e in line.split([' ', '\t', ':']).filter(|e| !e.is_empty()) {
+        for e in line
+            .split(|c: char| c == ':' || c.is_whitespace() || c.is_control())
+            .filter(|e| !e.is_empty())
+        {
             out.push((i as u64 + 1, e.to_string()));
         }
     }

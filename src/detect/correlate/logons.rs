@@ -101,7 +101,8 @@ impl LogonIndex {
                     return None;
                 }
                 let user = o.user.clone().unwrap_or_default();
-                if !self.fired.insert(format!("{addr}\u{0}{user}")) {
+                // One finding per source: later logins from it are the same intrusion.
+                if !self.fired.insert(addr.clone()) {
                     return None;
                 }
                 let mut evidence: Vec<EvidenceRef> = f.evidence.iter().cloned().collect();
