@@ -230,9 +230,8 @@ pub fn for_each_line(
         }
         if line.is_empty() && !too_long {
             // End of input (an empty line in the middle still counts below).
-            match r.fill_buf() {
-                Ok(b) if b.is_empty() => return (n, cut, None),
-                _ => {}
+            if let Ok([]) = r.fill_buf() {
+                return (n, cut, None);
             }
         }
         n += 1;

@@ -133,7 +133,7 @@ pub fn decode_untrusted(raw: Raw<'_>) -> Option<(Vec<u8>, bool)> {
 /// Bytes of an even-length string of hex digits.
 pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 2 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

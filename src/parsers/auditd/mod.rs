@@ -297,18 +297,16 @@ fn apply(p: &mut Pending, l: &AuditLine) {
             }
         }
         "CWD" => p.ev.cwd = string(get("cwd")),
-        "PATH" => {
-            if p.ev.paths.len() < MAX_PATHS {
-                let path = AuditPath {
-                    item: num("item"),
-                    name: string(get("name")),
-                    inode: get("inode").and_then(|v| v.text().parse().ok()),
-                    mode: get("mode").map(|v| v.text().to_string()),
-                    ouid: num("ouid"),
-                    nametype: get("nametype").map(|v| v.text().to_string()),
-                };
-                p.ev.paths.push(path);
-            }
+        "PATH" if p.ev.paths.len() < MAX_PATHS => {
+            let path = AuditPath {
+                item: num("item"),
+                name: string(get("name")),
+                inode: get("inode").and_then(|v| v.text().parse().ok()),
+                mode: get("mode").map(|v| v.text().to_string()),
+                ouid: num("ouid"),
+                nametype: get("nametype").map(|v| v.text().to_string()),
+            };
+            p.ev.paths.push(path);
         }
         _ if standalone_kind(l.record_type).is_some() => {
             let ev = &mut p.ev;

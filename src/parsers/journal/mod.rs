@@ -197,7 +197,7 @@ struct Reader<R> {
 
 impl<R: Read + Seek> Reader<R> {
     fn object_header(&mut self, off: u64) -> Option<ObjectHeader> {
-        if off % 8 != 0 || off < MIN_HEADER_SIZE {
+        if !off.is_multiple_of(8) || off < MIN_HEADER_SIZE {
             return None;
         }
         let b = self.pages.read_at(off, OBJECT_HEADER_SIZE as usize)?;
