@@ -19,6 +19,10 @@ const NAMES: &[&str] = &[
     "powershell_logs",
     "shell_history",
     "scheduled_tasks",
+    "preload",
+    "audit_logs",
+    "auth_logs",
+    "journal",
     "manifest",
 ];
 
