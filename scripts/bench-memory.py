@@ -401,6 +401,40 @@ def gen_cron_6x4mb(t: Tree, args) -> dict:
     return {"lines": lines}
 
 
+def audit_chunks(size: int):
+    """`size` bytes of auditd execve events (SYSCALL, EXECVE with a hex argument, CWD,
+    PROCTITLE, EOE), 1 MiB at a time; every 7th event's records interleave with the next's."""
+    written, serial, buf = 0, 1, bytearray()
+    while written < size:
+        t = 1700000000 + serial // 1000
+        ms = serial % 1000
+        stamp = b"msg=audit(%d.%03d:%d)" % (t, ms, serial)
+        arg = b"/tmp/job-%d --flag %d" % (serial, serial)
+        buf += (b"type=SYSCALL %s: arch=c000003e syscall=59 success=yes exit=0 a0=55 a1=56 a2=57 a3=0 items=2 "
+                b"ppid=%d pid=%d auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 "
+                b"ses=3 comm=\"sh\" exe=\"/usr/bin/dash\" key=\"exec\"\n" % (stamp, serial, serial + 1))
+        buf += b"type=EXECVE %s: argc=3 a0=\"sh\" a1=\"-c\" a2=%s\n" % (stamp, arg.hex().upper().encode())
+        buf += b"type=CWD %s: cwd=\"/root\"\n" % stamp
+        buf += b"type=PROCTITLE %s: proctitle=%s\n" % (stamp, (b"sh\0-c\0" + arg).hex().upper().encode())
+        if serial % 7:
+            buf += b"type=EOE %s: \n" % stamp
+        serial += 1
+        if len(buf) >= MIB:
+            chunk = bytes(buf[: size - written])
+            written += len(chunk)
+            buf.clear()
+            yield chunk
+    if buf and written < size:
+        yield bytes(buf[: size - written])
+
+
+def gen_audit_big(t: Tree, args) -> dict:
+    linux_root(t, "bench-audit")
+    size = args.audit_mib * MIB
+    t.chunks("var/log/audit/audit.log", audit_chunks(size))
+    return {"audit_mib": args.audit_mib}
+
+
 # ----------------------------------------------------------------------------------------------
 # Live loads: sleepers, sockets and /tmp files held by this script for the load's runs.
 
@@ -586,6 +620,7 @@ LOADS = [
     Load("cron-1m", "/etc/cron.d: 100 files x 10,000 lines", gen_cron_1m),
     Load("cron-100k", "/etc/crontab: 100,000 lines", gen_cron_100k),
     Load("cron-6x4mb", "/etc/cron.d: six 4 MB files of cron lines", gen_cron_6x4mb),
+    Load("audit-2gb", "/var/log/audit/audit.log: --audit-mib MiB (default 2048) of execve events (hex arguments, proctitle, interleaved EOE-less events)", gen_audit_big),
     Load("processes-3000", "live, --profile volatile: this host plus 3,000 sleep children with varied argv", live=live_processes_3000, collect_args=["--profile", "volatile"]),
     Load("standard", "live, default profile: host padded to ~330 processes and ~55 loopback TCP sockets, 2,007 files planted in a fresh /tmp dir (a 16 MiB random file, multi-MB binaries, scripts)", live=live_standard, runs=7),
 ]
@@ -593,6 +628,8 @@ LOADS = [
 
 # Parameters a cached root depends on, beyond GEN_VERSION.
 def gen_params(load: Load, args) -> dict:
+    if load.name == "audit-2gb":
+        return {"audit_mib": args.audit_mib}
     return {"history_mib": args.history_mib} if load.name == "history-2byte" else {}
 
 
@@ -948,6 +985,7 @@ def main() -> int:
     ap.add_argument("--strict", action="store_true", help="exit 1 when any row FAILs")
     ap.add_argument("--json", action="store_true", help="one JSON object per row on stdout instead of the table")
     ap.add_argument("--history-mib", type=int, default=64, help="size of the history-2byte load (default 64)")
+    ap.add_argument("--audit-mib", type=int, default=2048, help="size of the audit-2gb load's audit.log (default 2048)")
     ap.add_argument("--live-output", help="-o parent for the live loads, outside the temp dirs irsnap scans (default: WORK/live-out, or ~/.cache/irsnap-bench when WORK is in /tmp)")
     ap.add_argument("--kill-rss-mib", type=int, default=mem_total_mib() // 2, help="kill a run past this RSS (default: half the memory)")
     ap.add_argument("--timeout", type=float, default=1800, help="kill a run after this many seconds (default 1800)")

@@ -48,6 +48,8 @@ collector_ids! {
     Processes = "processes",
     /// Live TCP/UDP sockets with their owners.
     Network = "network",
+    /// Shared objects forced into processes: ld.so.preload, LD_PRELOAD, mapped from /tmp.
+    Preload = "preload",
     /// Scripts and executables staged in temp and user-writable directories.
     TempScripts = "temp_scripts",
     /// Sysmon, Security and Task Scheduler execution events.
@@ -58,6 +60,12 @@ collector_ids! {
     ShellHistory = "shell_history",
     /// Windows tasks, cron, anacron, at, systemd timers.
     ScheduledTasks = "scheduled_tasks",
+    /// auditd logs: executions with their argv, keyed system calls, sudo and logins.
+    AuditLogs = "audit_logs",
+    /// Syslog text logs: sudo, su, sshd logins, cron runs, account changes, unit starts.
+    AuthLogs = "auth_logs",
+    /// systemd journal files, read from their binary format.
+    Journal = "journal",
 }
 
 impl CollectorId {

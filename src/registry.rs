@@ -16,8 +16,9 @@ use crate::collectors::{self, Collector};
 use crate::detect::{self, Observation};
 use crate::ids::{CollectorId, RecordAt};
 use crate::record::{
-    ConnectionRecord, ExecutionEventRecord, HistoryRecord, PowershellRecord, ProcessRecord, Record,
-    ScheduledTaskRecord, TempFileRecord,
+    AuditLogRecord, AuthLogRecord, ConnectionRecord, ExecutionEventRecord, HistoryRecord,
+    JournalRecord, PowershellRecord, PreloadRecord, ProcessRecord, Record, ScheduledTaskRecord,
+    TempFileRecord,
 };
 use crate::timeline::{self, TimelineEntry};
 use schemars::Schema;
@@ -160,6 +161,20 @@ registry! {
              process(es)."
         ),
     },
+    Preload => preload {
+        collector: |o| Box::new(collectors::preload::Preload::new(o)),
+        options: collectors::preload::PreloadOptions,
+        live_only: false,
+        record: Preload(PreloadRecord),
+        observe: detect::linux::preload,
+        timeline: timeline::facts::preload,
+        schema: (
+            "irsnap preload record",
+            "One line of records/preload.jsonl: one library or library path forced into \
+             processes (an /etc/ld.so.preload entry, LD_PRELOAD / LD_LIBRARY_PATH / LD_AUDIT \
+             of a live process, a shared object mapped from a user-writable place)."
+        ),
+    },
     TempScripts => temp_scripts {
         collector: |o| Box::new(collectors::temp_scripts::TempScripts::new(o)),
         options: collectors::temp_scripts::TempScriptsOptions,
@@ -225,6 +240,48 @@ registry! {
             "One line of records/scheduled_tasks.jsonl: something scheduled to run (Windows \
              task or .job, cron line, cron script, anacron, at job, systemd timer), told \
              apart by kind."
+        ),
+    },
+    AuditLogs => audit_logs {
+        collector: |o| Box::new(collectors::audit_logs::AuditLogs::new(o)),
+        options: collectors::audit_logs::AuditLogsOptions,
+        live_only: false,
+        record: AuditLog(AuditLogRecord),
+        observe: detect::linux::audit_log,
+        timeline: timeline::facts::audit_log,
+        schema: (
+            "irsnap audit log record",
+            "One line of records/audit_logs.jsonl, by record_type: event (one auditd event \
+             merged from the records of its serial; kind execve, syscall, user_cmd, \
+             user_login, user_auth or account_change) or log_file (one file's read summary)."
+        ),
+    },
+    AuthLogs => auth_logs {
+        collector: |o| Box::new(collectors::auth_logs::AuthLogs::new(o)),
+        options: collectors::auth_logs::AuthLogsOptions,
+        live_only: false,
+        record: AuthLog(AuthLogRecord),
+        observe: detect::linux::auth_log,
+        timeline: timeline::facts::auth_log,
+        schema: (
+            "irsnap auth log record",
+            "One line of records/auth_logs.jsonl, by record_type: event (one syslog line \
+             holding a typed fact: sudo, su, ssh_login, cron, account, service) or log_file \
+             (one file's read summary)."
+        ),
+    },
+    Journal => journal {
+        collector: |o| Box::new(collectors::journal::Journal::new(o)),
+        options: collectors::journal::JournalOptions,
+        live_only: false,
+        record: Journal(JournalRecord),
+        observe: detect::linux::journal,
+        timeline: timeline::facts::journal,
+        schema: (
+            "irsnap journal record",
+            "One line of records/journal.jsonl, by record_type: entry (one systemd journal \
+             entry, with its typed fact when it holds one) or journal_file (one file's read \
+             summary)."
         ),
     },
 }

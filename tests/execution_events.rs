@@ -80,7 +80,7 @@ fn sysmon_security_and_task_scheduler() {
             .unwrap()
             .contains("APTSimulator.bat")
     );
-    assert!(game_over["hashes"]["SHA256"].as_str().is_some());
+    assert!(game_over["hashes"]["sha256"].as_str().is_some());
     assert!(game_over["current_directory"].as_str().is_some());
     assert!(game_over["user"].as_str().unwrap().ends_with("\\TestUser"));
     for (id, needle) in [

@@ -18,6 +18,7 @@ mod foundation;
 mod harness;
 mod hostile;
 mod hunt;
+mod linux_logs;
 mod powershell_logs;
 mod profiles;
 mod report;

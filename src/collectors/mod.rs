@@ -1,10 +1,15 @@
 //! Collectors: one file each, registered here and only here. A collector reads the host only
 //! through [`Source`] and writes only to a [`Sink`].
 
+pub(crate) mod audit_logs;
+pub(crate) mod auth_logs;
 mod evtx_files;
 pub(crate) mod execution_events;
+pub(crate) mod journal;
+mod linux_logs;
 pub(crate) mod network;
 pub(crate) mod powershell_logs;
+pub(crate) mod preload;
 pub(crate) mod processes;
 pub(crate) mod scheduled_tasks;
 pub(crate) mod shell_history;

@@ -258,7 +258,10 @@ fn print_summary(m: &Manifest, o: &Outcome) {
     if let Some(e) = &m.encryption {
         outln!("age      encrypted to {}", e.recipients.join(", "));
     }
-    let gaps: u64 = m.collectors.iter().map(|r| r.error_count).sum();
+    let gaps = m
+        .collectors
+        .iter()
+        .fold(0u64, |n, r| n.saturating_add(r.error_count));
     let gap_note = match gaps {
         0 => String::new(),
         1 => " — 1 gap, listed in coverage".to_string(),

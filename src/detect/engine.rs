@@ -11,7 +11,7 @@
 //! since every process needs its parent, and it is bounded by the host's process count.
 //! [`Engine::run`] is the same over a slice.
 
-use super::correlate::{self, BurstIndex, GuidIndex, ProcIndex, StagedIndex};
+use super::correlate::{self, BurstIndex, GuidIndex, LogonIndex, ProcIndex, StagedIndex};
 use super::decode;
 use super::eval::{Ctx, eval};
 pub use super::finding::{DecodedPayload, Finding, Findings, MatchedValue};
@@ -199,6 +199,7 @@ pub struct Detector<'e> {
     procs: ProcIndex,
     guids: GuidIndex,
     bursts: BurstIndex,
+    logons: LogonIndex,
     staged: StagedIndex,
     /// The indexes were filled from the whole set up front ([`Engine::run`]).
     preindexed: bool,
@@ -217,6 +218,7 @@ impl<'e> Detector<'e> {
             procs: ProcIndex::default(),
             guids: GuidIndex::new(GUID_INDEX_CAP),
             bursts: BurstIndex::default(),
+            logons: LogonIndex::default(),
             staged: StagedIndex::new(STAGED_INDEX_CAP),
             preindexed: false,
             skipped: 0,
@@ -254,6 +256,7 @@ impl<'e> Detector<'e> {
         correlate::written_then_run(&o, &self.staged, &mut joined);
         joined.extend(correlate::exec_to_c2(&o, &self.procs));
         joined.extend(self.bursts.observe(&o));
+        joined.extend(self.logons.observe(&o));
         for f in joined {
             self.findings.push(f);
         }

@@ -27,6 +27,7 @@ pub mod decode;
 pub mod engine;
 mod eval;
 pub mod finding;
+pub mod linux;
 pub mod observation;
 mod paths;
 pub mod records;

@@ -86,10 +86,19 @@ pub enum ObservationKind {
     SqlStatement,
     /// A Windows Installer package installed (MsiInstaller 1040/1042/11707): `file_path`.
     MsiInstall,
+    /// A login or a change of user (sshd, su, sudo, audit USER_LOGIN): `target` is the
+    /// service, `details` the outcome, `user` who, `remote_address` from where.
+    Logon,
+    /// An account or group created, changed or deleted: `target` is the account, `details`
+    /// the action (and the group).
+    AccountChange,
+    /// A shared object forced into processes (ld.so.preload, LD_PRELOAD, mapped from a
+    /// user-writable place): `file_path` is the library, `target` where it was found.
+    Preload,
 }
 
 impl ObservationKind {
-    pub const ALL: [ObservationKind; 24] = [
+    pub const ALL: [ObservationKind; 27] = [
         ObservationKind::Process,
         ObservationKind::ProcessEvent,
         ObservationKind::ScriptBlock,
@@ -114,6 +123,9 @@ impl ObservationKind {
         ObservationKind::LogCleared,
         ObservationKind::SqlStatement,
         ObservationKind::MsiInstall,
+        ObservationKind::Logon,
+        ObservationKind::AccountChange,
+        ObservationKind::Preload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +154,9 @@ impl ObservationKind {
             ObservationKind::LogCleared => "log_cleared",
             ObservationKind::SqlStatement => "sql_statement",
             ObservationKind::MsiInstall => "msi_install",
+            ObservationKind::Logon => "logon",
+            ObservationKind::AccountChange => "account_change",
+            ObservationKind::Preload => "preload",
         }
     }
 }

@@ -588,6 +588,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../rules/unix.toml"),
     ),
     (
+        "builtin:rules/linux.toml",
+        include_str!("../../rules/linux.toml"),
+    ),
+    (
         "builtin:rules/know_normal.toml",
         include_str!("../../rules/know_normal.toml"),
     ),

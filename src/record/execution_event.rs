@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a record's evidence is: the source file as the evidence's OS writes it, its raw copy
 /// in the archive, and the SHA-256 of the whole source file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceRef {
     /// `C:\Windows\System32\winevt\Logs\Security.evtx`.
     pub source_path: String,

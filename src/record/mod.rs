@@ -4,6 +4,7 @@
 mod evidence;
 mod execution_event;
 mod history;
+mod linux_log;
 mod network;
 mod powershell;
 mod process;
@@ -13,6 +14,10 @@ mod temp_file;
 pub use evidence::{FileMeta, FileType, HostFacts, SourceDescription};
 pub use execution_event::{EvtxLogSummary, ExecEventRecord, ExecutionEventRecord, SourceRef};
 pub use history::{HistoryRecord, HistoryShell};
+pub use linux_log::{
+    AuditEventRecord, AuditLogRecord, AuthLogRecord, JournalEntryRecord, JournalRecord,
+    LogFileSummary, LogLineRecord, PreloadRecord, PreloadSource,
+};
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
 pub use powershell::{PowershellRecord, PsEventRecord, PsReadLineRecord, ScriptBlockRecord};
 pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
@@ -120,6 +125,10 @@ pub enum Record {
     Powershell(PowershellRecord),
     History(HistoryRecord),
     ScheduledTask(ScheduledTaskRecord),
+    AuditLog(AuditLogRecord),
+    AuthLog(AuthLogRecord),
+    Journal(JournalRecord),
+    Preload(PreloadRecord),
 }
 
 #[cfg(test)]

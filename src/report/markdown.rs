@@ -132,7 +132,10 @@ pub fn render_markdown(d: &ReportData) -> String {
     let mut out = String::new();
     let host = m.host.hostname.as_deref().unwrap_or("(unknown host)");
     let _ = writeln!(out, "# irsnap triage report: {}\n", code(host, false));
-    let gaps: u64 = m.collectors.iter().map(|c| c.error_count).sum();
+    let gaps = m
+        .collectors
+        .iter()
+        .fold(0u64, |n, c| n.saturating_add(c.error_count));
     let _ = writeln!(
         out,
         "- Status: **{}**{}; {}; collected {} → {}",

@@ -213,6 +213,26 @@ pub trait LiveHost: Send + Sync {
     /// still works when the file was deleted or lives only in memory).
     fn open_process_image(&self, process: &ProcessRecord) -> Result<OpenedFile, SourceError>;
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError>;
+    /// The variables `names` of a live process's environment, and only those: the rest of an
+    /// environment holds secrets (tokens, passwords) and never leaves the source.
+    fn process_env_vars(
+        &self,
+        _pid: u32,
+        _names: &[&str],
+    ) -> Result<Vec<(String, String)>, SourceError> {
+        Err(SourceError::Unsupported {
+            what: "process environments",
+            source_kind: "this OS",
+        })
+    }
+    /// The files a live process has mapped (`/proc/<pid>/maps`), each once, in address
+    /// order; a deleted file keeps its ` (deleted)` suffix.
+    fn process_mapped_files(&self, _pid: u32) -> Result<Vec<String>, SourceError> {
+        Err(SourceError::Unsupported {
+            what: "process memory maps",
+            source_kind: "this OS",
+        })
+    }
 }
 
 /// The evidence of one run: a file-system view, and the live host when it is one.

@@ -3,13 +3,15 @@
 //! `tasks`.
 
 mod events;
+mod linux;
 mod tasks;
 
 use super::{LOCAL_SUFFIX, TimelineEntry, format_datetime};
 use crate::ids::RecordAt;
 use crate::record::{
-    ConnectionRecord, ExecutionEventRecord, HistoryRecord, PowershellRecord, ProcessRecord,
-    ScheduledTaskRecord, TempFileRecord, Timestamp,
+    AuditLogRecord, AuthLogRecord, ConnectionRecord, ExecutionEventRecord, HistoryRecord,
+    JournalRecord, PowershellRecord, PreloadRecord, ProcessRecord, ScheduledTaskRecord,
+    TempFileRecord, Timestamp,
 };
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -89,6 +91,22 @@ pub fn scheduled_task(
     out: &mut Vec<TimelineEntry>,
 ) {
     tasks::scheduled(&at, r, state, out);
+}
+
+pub fn audit_log(r: &AuditLogRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    linux::audit_log(r, &at, out);
+}
+
+pub fn auth_log(r: &AuthLogRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    linux::auth_log(r, &at, out);
+}
+
+pub fn journal(r: &JournalRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    linux::journal(r, &at, out);
+}
+
+pub fn preload(r: &PreloadRecord, at: RecordAt, _: &mut State, out: &mut Vec<TimelineEntry>) {
+    linux::preload(r, &at, out);
 }
 
 fn usable(t: &Timestamp) -> bool {

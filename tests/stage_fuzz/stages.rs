@@ -472,7 +472,11 @@ pub fn run_stages(shared: &Shared, guard: &mut Guard, case: &Case, g: &mut Gen, 
             match format {
                 ReportFormat::Html => checks::html(&text),
                 ReportFormat::Md => checks::markdown(&text),
-                ReportFormat::Json => checks::jsonl(text.as_bytes()),
+                ReportFormat::Json => {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&text).expect("report --format json is one document");
+                    assert!(v["findings"].is_array() && v["collectors"].is_array());
+                }
             }
         });
     }
@@ -487,6 +491,12 @@ fn export_forms(g: &mut Gen) -> Vec<(ExportFormat, Option<CollectorId>)> {
         0 => (ExportFormat::Csv, Some(c)),
         1 => (ExportFormat::Jsonl, None),
         _ => (ExportFormat::Timesketch, Some(c)),
+    });
+    // The ECS forms map every timeline fact and finding: all of them, every case.
+    v.push(match g.rng.below(3) {
+        0 => (ExportFormat::Ecs, None),
+        1 => (ExportFormat::EsBulk, None),
+        _ => (ExportFormat::SplunkHec, Some(c)),
     });
     v
 }
@@ -609,7 +619,31 @@ pub fn text_case(guard: &mut Guard, seed: u64) {
             "html escape left markup"
         );
         let m = escape::markdown(&s);
-        assert!(!m.contains('<') || !m.replace("<br>", "").contains('<'));
+        if let Some(e) = super::checks::markup_in_markdown(&format!("x {m}")) {
+            panic!("markdown escape left markup: {e}");
+        }
+        for in_table in [false, true] {
+            let c = escape::code(&s, in_table);
+            if let Some(e) = super::checks::markup_in_markdown(&format!("x {c}")) {
+                panic!("code span left markup: {e}");
+            }
+        }
+        // Plain text reads back exactly out of its code span.
+        let plain = !s.is_empty()
+            && !s.trim().is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_control() || escape::is_bidi_control(c));
+        if plain {
+            let code = escape::code(&s, false);
+            let read: String = pulldown_cmark::Parser::new(&code)
+                .filter_map(|e| match e {
+                    pulldown_cmark::Event::Code(t) => Some(t.into_string()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(read, s, "a code span changed the text");
+        }
         let (short, _) = escape::shorten(&s, g.rng.below(100));
         assert!(s.starts_with(&short));
         let t = irsnap::commands::term_safe(&s);

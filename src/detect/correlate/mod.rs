@@ -27,10 +27,12 @@ use super::rules::{Severity, Tactic};
 mod ancestry;
 mod burst;
 mod c2;
+mod logons;
 
 pub use ancestry::{GuidIndex, enrich_snapshot};
 pub use burst::BurstIndex;
 pub use c2::{ProcIndex, exec_to_c2};
+pub use logons::LogonIndex;
 
 /// Longest ancestry chain rebuilt (also guards against pid/guid loops).
 const MAX_DEPTH: usize = 32;

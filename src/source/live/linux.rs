@@ -339,6 +339,53 @@ pub fn processes(_view: &FsView) -> Result<Vec<ProcessRecord>, SourceError> {
     Ok(out)
 }
 
+/// The variables `names` of `/proc/<pid>/environ`, and nothing else of it: the environment
+/// holds secrets, so every other variable is dropped here, before anything sees it.
+pub fn process_env_vars(pid: u32, names: &[&str]) -> Result<Vec<(String, String)>, SourceError> {
+    let path = format!("/proc/{pid}/environ");
+    let raw = read_proc(&path).map_err(|e| SourceError::io(path.clone(), e))?;
+    Ok(env_vars_from(&raw, names))
+}
+
+fn env_vars_from(raw: &[u8], names: &[&str]) -> Vec<(String, String)> {
+    raw.split(|b| *b == 0)
+        .filter_map(|kv| {
+            let eq = kv.iter().position(|b| *b == b'=')?;
+            let name = std::str::from_utf8(&kv[..eq]).ok()?;
+            names.contains(&name).then(|| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(&kv[eq + 1..]).into_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The file-backed mappings of `/proc/<pid>/maps` (the path column), each once.
+pub fn process_mapped_files(pid: u32) -> Result<Vec<String>, SourceError> {
+    let path = format!("/proc/{pid}/maps");
+    let raw = read_proc(&path).map_err(|e| SourceError::io(path.clone(), e))?;
+    Ok(mapped_files_from(&String::from_utf8_lossy(&raw)))
+}
+
+fn mapped_files_from(maps: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in maps.lines() {
+        // address perms offset dev inode pathname
+        let mut rest = line;
+        for _ in 0..5 {
+            rest = rest.trim_start();
+            rest = rest.split_once(' ').map_or("", |(_, r)| r);
+        }
+        let p = rest.trim();
+        if p.starts_with('/') && !out.iter().any(|o| o == p) {
+            out.push(p.to_string());
+        }
+    }
+    out
+}
+
 /// `/proc/<pid>/exe` is a kernel "magic link": opening it reaches the image even when it
 /// was deleted or exists only in memory, so it is followed on purpose (not by name).
 pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile, SourceError> {
@@ -375,6 +422,27 @@ mod tests {
         assert_eq!(s.start_ticks, 12345);
         assert!(parse_stat(b"garbage").is_none());
         assert!(parse_stat(b"1 (x)").is_none());
+    }
+
+    #[test]
+    fn environment_keeps_only_the_named_variables() {
+        let raw = b"SECRET_TOKEN=abc\0LD_PRELOAD=/tmp/x.so\0PATH=/bin\0LD_AUDIT\0=weird\0";
+        assert_eq!(
+            env_vars_from(raw, &["LD_PRELOAD", "LD_AUDIT"]),
+            [("LD_PRELOAD".to_string(), "/tmp/x.so".to_string())]
+        );
+        let own = process_env_vars(std::process::id(), &["NO_SUCH_VAR_IRSNAP"]).unwrap();
+        assert!(own.is_empty());
+        let maps = "7f00-7f01 r-xp 00000000 08:01 42   /usr/lib/libc.so.6\n\
+                    7f01-7f02 r--p 00000000 08:01 42   /usr/lib/libc.so.6\n\
+                    7f02-7f03 rw-p 00000000 00:00 0 \n\
+                    7f03-7f04 r-xp 00000000 00:1f 9    /dev/shm/x.so (deleted)\n\
+                    7ffd-7ffe rw-p 00000000 00:00 0    [stack]\n";
+        assert_eq!(
+            mapped_files_from(maps),
+            ["/usr/lib/libc.so.6", "/dev/shm/x.so (deleted)"]
+        );
+        assert!(!process_mapped_files(std::process::id()).unwrap().is_empty());
     }
 
     #[test]

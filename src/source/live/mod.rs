@@ -109,6 +109,20 @@ impl LiveHost for LiveSource {
         platform::open_process_image(&self.view, process)
     }
 
+    #[cfg(target_os = "linux")]
+    fn process_env_vars(
+        &self,
+        pid: u32,
+        names: &[&str],
+    ) -> Result<Vec<(String, String)>, SourceError> {
+        platform::process_env_vars(pid, names)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn process_mapped_files(&self, pid: u32) -> Result<Vec<String>, SourceError> {
+        platform::process_mapped_files(pid)
+    }
+
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError> {
         connections()
     }
