@@ -197,6 +197,9 @@ pub struct StackArgs {
     /// Only these kinds (repeatable, or comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "KIND", value_parser = parse_stack_kind)]
     pub kind: Vec<StackKind>,
+    /// Only keys with a finding on one of their records (the FINDING column).
+    #[arg(long)]
+    pub with_findings: bool,
     /// Only keys seen on at most N hosts.
     #[arg(long, value_name = "N")]
     pub max_hosts: Option<u64>,

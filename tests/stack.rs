@@ -149,6 +149,13 @@ fn rare_entries_come_first_with_their_host() {
     let evil = position(&entries, "scheduled_action", |k| k.contains("curl"));
     let common = position(&entries, "scheduled_action", |k| k.contains("run-parts"));
     assert!(evil < common);
+    // Detection flagged the curl | sh line: the key says so; the common line has nothing.
+    assert!(
+        matches!(entries[evil]["finding"].as_str(), Some("high" | "critical")),
+        "{}",
+        entries[evil]
+    );
+    assert!(entries[common].get("finding").is_none());
     assert_eq!(entries[evil]["host_count"], 1);
     assert_eq!(entries[evil]["occurrences"], 1);
     assert_eq!(hostnames(&entries[evil]), ["stk-gamma"]);
@@ -184,16 +191,25 @@ fn rare_entries_come_first_with_their_host() {
     assert!(entries[rare]["example"].as_str().unwrap().ends_with("/.x"));
     assert_eq!(entries[shared]["host_count"], 3);
 
-    // The live host's processes: our own collector run is there, with its parent.
-    let me = position(&entries, "process", |k| {
-        k.contains("irsnap") && k.contains("collect")
-    });
-    assert_eq!(hostnames(&entries[me]), [fleet.live_host.as_str()]);
-    assert!(entries[me]["distinct_parents"].as_u64().unwrap() >= 1);
-    position(&entries, "parent_child", |k| {
-        k.contains(" -> ") && k.contains("irsnap")
-    });
-    position(&entries, "image", |k| k.ends_with("irsnap"));
+    // The live host's processes are stacked, with their parents; the collecting irsnap
+    // itself is not (its command line names its own output directory).
+    let live_out = fleet.archives[3].parent().unwrap().to_str().unwrap();
+    let live: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "process" && hostnames(e) == [fleet.live_host.as_str()])
+        .collect();
+    assert!(!live.is_empty());
+    assert!(
+        live.iter()
+            .any(|e| e["distinct_parents"].as_u64().unwrap_or(0) >= 1)
+    );
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["example"].as_str().is_some_and(|x| x.contains(live_out))),
+        "irsnap's own process was stacked"
+    );
+    position(&entries, "parent_child", |k| k.contains(" -> "));
     // Parent counts belong to process/image keys only.
     assert!(
         entries
@@ -209,6 +225,9 @@ fn rare_entries_come_first_with_their_host() {
     assert_eq!(only[0]["kind"], "scheduled_action");
     assert_eq!(only[0]["host_count"], 1);
     assert_eq!(hostnames(&only[0]), ["stk-gamma"]);
+    let (_, flagged, _) = stack_json(&[&["--with-findings"], &paths[..]].concat());
+    assert!(!flagged.is_empty());
+    assert!(flagged.iter().all(|e| e.get("finding").is_some()));
     let table = irsnap(&[&["stack", "--kind", "temp_script_hash"], &paths[..]].concat());
     assert_eq!(table.code, 0);
     assert!(table.stdout.starts_with("HOSTS"));
@@ -379,4 +398,39 @@ fn windows_shapes_stack_across_users_case_and_guids() {
     );
     // No hostname in an offline Windows root: each archive is its own host.
     assert_eq!(upd[0]["host_count"], 2);
+}
+
+/// What ran before the snapshot stacks too: Sysmon 1 process starts from an offline Windows
+/// root give the same kinds of keys (image, process, parent -> child, image hash) as a live
+/// process list.
+#[test]
+fn logged_process_starts_are_stacked() {
+    let root = RootBuilder::new();
+    root.mkdir("Windows/System32");
+    root.copy(
+        "Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx",
+        &crate::harness::fixture(
+            "evtx/sysmon/museum-win10-aptsimulator/Microsoft-Windows-Sysmon%4Operational.evtx",
+        ),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let prof = out.path().join("p.toml");
+    std::fs::write(
+        &prof,
+        "name = \"x\"\ndescription = \"x\"\n[collectors.execution_events]\n",
+    )
+    .unwrap();
+    let a = collect_root(root.path(), out.path(), &prof);
+    let (code, entries, stderr) = stack_json(&[a.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    for kind in ["image", "process", "parent_child", "image_hash"] {
+        let n = entries.iter().filter(|e| e["kind"] == kind).count();
+        assert!(n > 10, "{kind}: {n} keys");
+    }
+    // Windows shapes are lower case; an image is keyed by its path.
+    position(&entries, "image", |k| k.ends_with("\\cmd.exe"));
+    assert!(
+        entries.iter().any(|e| e.get("finding").is_some()),
+        "flagged keys"
+    );
 }

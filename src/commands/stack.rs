@@ -69,6 +69,7 @@ pub fn run(args: &StackArgs) -> anyhow::Result<Exit> {
         .entries
         .iter()
         .filter(|e| args.max_hosts.is_none_or(|m| e.host_count <= m))
+        .filter(|e| !args.with_findings || e.finding.is_some())
         .take(args.top.unwrap_or(usize::MAX));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -141,8 +142,8 @@ fn write_table<'a>(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:>5} {:>7} {:>7}  {:<16}  KEY",
-        "HOSTS", "COUNT", "PARENTS", "KIND"
+        "{:>5} {:>7} {:>7} {:<8}  {:<16}  KEY",
+        "HOSTS", "COUNT", "PARENTS", "FINDING", "KIND"
     )?;
     for e in entries {
         let parents = match e.distinct_parents {
@@ -152,10 +153,11 @@ fn write_table<'a>(
         };
         writeln!(
             out,
-            "{:>5} {:>7} {:>7}  {:<16}  {}",
+            "{:>5} {:>7} {:>7} {:<8}  {:<16}  {}",
             e.host_count,
             e.occurrences,
             parents,
+            e.finding.map_or("-", |s| s.as_str()),
             e.kind.as_str(),
             term_safe(&crate::stack::normalize::cut(&e.key, TABLE_KEY_CHARS))
         )?;
@@ -169,11 +171,11 @@ fn write_table<'a>(
         if e.host_count > named {
             on.push(format!("+{} more", e.host_count - named));
         }
-        writeln!(out, "{:>41}on: {}", "", on.join(", "))?;
+        writeln!(out, "{:>50}on: {}", "", on.join(", "))?;
         if e.host_count == 1
             && let Some(x) = &e.example
         {
-            writeln!(out, "{:>41}e.g. {}", "", term_safe(x))?;
+            writeln!(out, "{:>50}e.g. {}", "", term_safe(x))?;
         }
     }
     Ok(())

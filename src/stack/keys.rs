@@ -1,9 +1,16 @@
 //! What each record contributes to the stack: the keys (see `StackKind`) built from a
-//! process, a scheduled action or a temp file, normalised by `normalize::shape`.
+//! process (the snapshot, and the history Sysmon 1, Security 4688 and auditd execve logged),
+//! a scheduled action or a temp file, normalised by `normalize::shape`. irsnap's own process
+//! is never stacked.
 
 use super::StackKind;
 use super::normalize::{cut, shape};
-use crate::record::{ActionKind, ImageKind, ProcessRecord, ScheduledTaskRecord, TempFileRecord};
+use crate::detect::Severity;
+use crate::parsers::exec_events::ExecEvent;
+use crate::record::{
+    ActionKind, AuditLogRecord, ExecutionEventRecord, ImageKind, ProcessRecord,
+    ScheduledTaskRecord, TempFileRecord,
+};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
@@ -29,6 +36,8 @@ pub(super) struct Local {
     /// Hashes of distinct parent shapes (kinds `process` and `image` only).
     pub parents: HashSet<u64>,
     pub example: Option<String>,
+    /// The most severe finding on a record behind this key.
+    pub finding: Option<Severity>,
 }
 
 /// A fixed hasher, so the same parent hashes the same in every archive of the run.
@@ -48,7 +57,14 @@ impl Tally {
         self.kinds.is_empty() || self.kinds.contains(&kind)
     }
 
-    fn add(&mut self, kind: StackKind, key: String, parent: Option<&str>, example: &str) {
+    fn add(
+        &mut self,
+        kind: StackKind,
+        key: String,
+        parent: Option<&str>,
+        example: &str,
+        finding: Option<Severity>,
+    ) {
         if !self.wants(kind) {
             return;
         }
@@ -59,6 +75,7 @@ impl Tally {
         }
         let local = self.map.entry(k).or_default();
         local.occurrences += 1;
+        local.finding = local.finding.max(finding);
         if let Some(p) = parent {
             local.parents.insert(hash_str(p));
         }
@@ -67,10 +84,11 @@ impl Tally {
         }
     }
 
-    pub fn process(&mut self, r: &ProcessRecord, windows: bool) {
+    pub fn process(&mut self, r: &ProcessRecord, windows: bool, finding: Option<Severity>) {
         self.records += 1;
-        // Kernel threads are the same on every host and have no image: pure noise here.
-        if r.kernel_thread || r.image_kind == ImageKind::None {
+        // Kernel threads are the same on every host and have no image: pure noise here. The
+        // responder's own irsnap is not what ran on the host.
+        if r.kernel_thread || r.image_kind == ImageKind::None || r.is_irsnap {
             return;
         }
         let raw_image = match (&r.image_path, r.image_kind) {
@@ -81,45 +99,131 @@ impl Tally {
             // No path: stack by name, bracketed so it never collides with a real path.
             _ => format!("[{}]", r.name),
         };
-        let image = shape(&raw_image, windows);
         let parent = r.ancestry.first().map(|a| match &a.image_path {
-            Some(p) => shape(p, windows),
-            None => format!("[{}]", shape(&a.name, windows)),
+            Some(p) => p.clone(),
+            None => format!("[{}]", a.name),
         });
+        self.one_process(
+            &raw_image,
+            &r.command_line,
+            parent.as_deref(),
+            r.image_sha256.map(|h| h.to_hex()).as_deref(),
+            windows,
+            finding,
+        );
+    }
+
+    /// A process start an event log recorded (Sysmon 1, Security 4688): the same keys as a
+    /// running process, so a program that ran last week on one host stacks with the rest.
+    pub fn logged_process(
+        &mut self,
+        r: &ExecutionEventRecord,
+        windows: bool,
+        finding: Option<Severity>,
+    ) {
+        self.records += 1;
+        let ExecutionEventRecord::Event(e) = r else {
+            return;
+        };
+        match &e.event {
+            ExecEvent::SysmonProcessCreate(p) => {
+                let Some(image) = p.image.as_deref().filter(|i| !i.is_empty()) else {
+                    return;
+                };
+                self.one_process(
+                    image,
+                    p.command_line.as_deref().unwrap_or(""),
+                    p.parent_image.as_deref().filter(|i| !i.is_empty()),
+                    p.hashes.get("sha256").map(String::as_str),
+                    windows,
+                    finding,
+                );
+            }
+            ExecEvent::SecurityProcessCreate(p) => {
+                let Some(image) = p.new_process_name.as_deref().filter(|i| !i.is_empty()) else {
+                    return;
+                };
+                self.one_process(
+                    image,
+                    p.command_line.as_deref().unwrap_or(""),
+                    p.parent_process_name.as_deref().filter(|i| !i.is_empty()),
+                    None,
+                    windows,
+                    finding,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// A program auditd saw executed (`execve`): image and argv; auditd names no parent image.
+    pub fn audited_process(&mut self, r: &AuditLogRecord, finding: Option<Severity>) {
+        self.records += 1;
+        let AuditLogRecord::Event(e) = r else {
+            return;
+        };
+        let e = &e.event;
+        if e.kind != crate::parsers::auditd::AuditKind::Execve {
+            return;
+        }
+        let Some(image) = e.exe.as_deref().filter(|i| !i.is_empty()) else {
+            return;
+        };
+        let cmd = e
+            .command_line
+            .clone()
+            .or_else(|| (!e.argv.is_empty()).then(|| e.argv.join(" ")))
+            .unwrap_or_default();
+        self.one_process(image, &cmd, None, None, false, finding);
+    }
+
+    fn one_process(
+        &mut self,
+        raw_image: &str,
+        command_line: &str,
+        raw_parent: Option<&str>,
+        sha256: Option<&str>,
+        windows: bool,
+        finding: Option<Severity>,
+    ) {
+        let image = shape(raw_image, windows);
+        let parent = raw_parent.map(|p| shape(p, windows));
         let parent = parent.as_deref();
-        let cmd = if r.command_line.trim().is_empty() {
+        let cmd = if command_line.trim().is_empty() {
             "[no command line]".to_string()
         } else {
-            shape(&r.command_line, windows)
+            shape(command_line, windows)
         };
-        self.add(StackKind::Image, image.clone(), parent, &raw_image);
+        self.add(StackKind::Image, image.clone(), parent, raw_image, finding);
         self.add(
             StackKind::Process,
             format!("{image} | {cmd}"),
             parent,
-            &r.command_line,
+            command_line,
+            finding,
         );
         if let Some(p) = parent {
-            let example = match r.ancestry.first() {
-                Some(a) => format!(
-                    "{} -> {raw_image}",
-                    a.image_path.as_deref().unwrap_or(&a.name)
-                ),
-                None => raw_image.clone(),
-            };
+            let example = format!("{} -> {raw_image}", raw_parent.unwrap_or(p));
             self.add(
                 StackKind::ParentChild,
                 format!("{p} -> {image}"),
                 None,
                 &example,
+                finding,
             );
         }
-        if let Some(h) = &r.image_sha256 {
-            self.add(StackKind::ImageHash, h.to_hex(), None, &raw_image);
+        if let Some(h) = sha256 {
+            self.add(
+                StackKind::ImageHash,
+                h.to_ascii_lowercase(),
+                None,
+                raw_image,
+                finding,
+            );
         }
     }
 
-    pub fn scheduled(&mut self, r: &ScheduledTaskRecord, windows: bool) {
+    pub fn scheduled(&mut self, r: &ScheduledTaskRecord, windows: bool, finding: Option<Severity>) {
         self.records += 1;
         let scheduler = serde_name(&r.kind);
         for a in &r.actions {
@@ -140,14 +244,21 @@ impl Tally {
                 format!("{scheduler}: {what}"),
                 None,
                 &example,
+                finding,
             );
         }
     }
 
-    pub fn temp_file(&mut self, r: &TempFileRecord) {
+    pub fn temp_file(&mut self, r: &TempFileRecord, finding: Option<Severity>) {
         self.records += 1;
         if let Some(h) = &r.sha256 {
-            self.add(StackKind::TempScriptHash, h.to_hex(), None, &r.path);
+            self.add(
+                StackKind::TempScriptHash,
+                h.to_hex(),
+                None,
+                &r.path,
+                finding,
+            );
         }
     }
 }

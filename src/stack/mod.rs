@@ -18,6 +18,7 @@ pub mod normalize;
 mod read;
 
 use crate::archive::Identities;
+use crate::ids::CollectorId;
 use keys::Tally;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -142,6 +143,10 @@ pub struct StackEntry {
     /// One value as recorded (before normalisation), cut to 300 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// The most severe finding on any record behind this key, in any archive: a rare key
+    /// that detection also flagged is where to look first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<crate::detect::Severity>,
 }
 
 /// An archive that was stacked.
@@ -195,6 +200,7 @@ struct Counter {
     parents: HashSet<u64>,
     parents_capped: bool,
     example: Option<String>,
+    finding: Option<crate::detect::Severity>,
 }
 
 struct Planned {
@@ -302,6 +308,7 @@ pub fn stack(paths: &[PathBuf], opts: &StackOptions, identities: &Identities) ->
                 })
                 .collect(),
             example: c.example,
+            finding: c.finding,
         })
         .collect();
     entries.sort_by(|a, b| {
@@ -347,21 +354,47 @@ fn scan(path: &Path, kinds: &[StackKind], identities: &Identities) -> Result<Sca
     };
     let wants = |k: &[StackKind]| kinds.is_empty() || k.iter().any(|x| kinds.contains(x));
     use StackKind::*;
+    let flagged = read::flagged_lines(&mut archive);
+    let finding = |c: CollectorId, part: u32, line: u64| flagged.get(&(c, part, line)).copied();
     if wants(&[Process, Image, ParentChild, ImageHash]) {
         read::each_record(&mut archive, path, "processes", |l| match l {
-            read::Line::Record(r) => tally.process(&r, windows),
+            read::Line::Record(r, part, line) => {
+                tally.process(&r, windows, finding(CollectorId::Processes, part, line))
+            }
             read::Line::Bad(why) => note_bad(why),
+        })?;
+        // What ran before the snapshot: the same keys from logged process starts. Their
+        // other lines (other event kinds, log summaries) are not stacked, and not bad.
+        read::each_record(&mut archive, path, "execution_events", |l| match l {
+            read::Line::Record(r, part, line) => tally.logged_process(
+                &r,
+                windows,
+                finding(CollectorId::ExecutionEvents, part, line),
+            ),
+            read::Line::Bad(_) => {}
+        })?;
+        read::each_record(&mut archive, path, "audit_logs", |l| match l {
+            read::Line::Record(r, part, line) => {
+                tally.audited_process(&r, finding(CollectorId::AuditLogs, part, line))
+            }
+            read::Line::Bad(_) => {}
         })?;
     }
     if wants(&[ScheduledAction]) {
         read::each_record(&mut archive, path, "scheduled_tasks", |l| match l {
-            read::Line::Record(r) => tally.scheduled(&r, windows),
+            read::Line::Record(r, part, line) => tally.scheduled(
+                &r,
+                windows,
+                finding(CollectorId::ScheduledTasks, part, line),
+            ),
             read::Line::Bad(why) => note_bad(why),
         })?;
     }
     if wants(&[TempScriptHash]) {
         read::each_record(&mut archive, path, "temp_scripts", |l| match l {
-            read::Line::Record(r) => tally.temp_file(&r),
+            read::Line::Record(r, part, line) => {
+                tally.temp_file(&r, finding(CollectorId::TempScripts, part, line))
+            }
             read::Line::Bad(why) => note_bad(why),
         })?;
     }
@@ -388,7 +421,9 @@ fn merge(
             parents: HashSet::new(),
             parents_capped: false,
             example: None,
+            finding: None,
         });
+        c.finding = c.finding.max(local.finding);
         if c.last_host != host {
             c.last_host = host;
             c.host_count += 1;

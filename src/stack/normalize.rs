@@ -233,9 +233,11 @@ fn classify_tokens(s: &str) -> String {
             continue;
         }
         if b[i].is_ascii_alphanumeric() {
+            // `_` joins a token (`x86_64`, `python3_11`): split there, its digits would
+            // read as a number and `x86_64` would become `x86_<n>`.
             let end = b[i..]
                 .iter()
-                .position(|c| !c.is_ascii_alphanumeric())
+                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_'))
                 .map_or(b.len(), |p| i + p);
             out.push_str(&token_shape(&s[i..end], in_temp(i)));
             i = end;
@@ -402,8 +404,14 @@ mod tests {
         // Outside temp dirs, short digit runs glued to letters name programs.
         assert_eq!(
             shape("/usr/bin/sha256sum /etc/x86_64.conf", false),
-            "/usr/bin/sha256sum /etc/x86_<n>.conf"
+            "/usr/bin/sha256sum /etc/x86_64.conf"
         );
+        assert_eq!(
+            shape("/usr/lib/x86_64-linux-gnu/ld.so --pid 31337", false),
+            "/usr/lib/x86_64-linux-gnu/ld.so --pid <n>"
+        );
+        // A long digit run inside an identifier is still a number.
+        assert_eq!(shape("/opt/job_20261207 run", false), "/opt/job_<n> run");
         // A capitalised plain word in a temp dir is a name, not noise.
         assert_eq!(shape("/tmp/Setup.sh", false), "/tmp/Setup.sh");
         // The temp context ends with the path.

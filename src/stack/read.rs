@@ -6,12 +6,16 @@ use super::StackError;
 use crate::archive::Identities;
 use crate::source::{HostFacts, OsFamily, SourceDescription};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 /// A records line longer than this is skipped (and counted): our own writer never produces
 /// one, so it is damage or tampering, and it must not take the analyst's memory with it.
 const MAX_LINE: usize = 16 << 20;
+/// Record lines marked from one archive's findings: far above what irsnap writes (its own
+/// evidence cap is 100,000), a bound on what a forged findings file can cost.
+const MAX_FLAGGED_LINES: usize = 200_000;
 
 /// The manifest fields stacking needs. Read through a minimal struct so archives from other
 /// irsnap versions (new collectors, new manifest fields) still stack.
@@ -58,7 +62,9 @@ pub(crate) fn open(path: &Path, identities: &Identities) -> Result<OpenArchive, 
 
 /// One parsed line of a records member.
 pub(crate) enum Line<T> {
-    Record(T),
+    /// A record, with the part of its member and its 1-based line: what findings' evidence
+    /// points at.
+    Record(T, u32, u64),
     /// Not a record of the expected type (damaged, cut, or longer than `MAX_LINE`).
     Bad(String),
 }
@@ -83,7 +89,7 @@ where
         } else {
             format!("records/{collector}.{part}.jsonl")
         };
-        if !each_record_of(archive, path, &name, &mut each)? {
+        if !each_record_of(archive, path, &name, part, &mut each)? {
             break;
         }
     }
@@ -95,6 +101,7 @@ fn each_record_of<T, F>(
     archive: &mut OpenArchive,
     path: &Path,
     name: &str,
+    part: u32,
     each: &mut F,
 ) -> Result<bool, StackError>
 where
@@ -140,7 +147,7 @@ where
             continue;
         }
         match serde_json::from_slice::<T>(&buf) {
-            Ok(r) => each(Line::Record(r)),
+            Ok(r) => each(Line::Record(r, part, line_no)),
             Err(e) => each(Line::Bad(format!("{name} line {line_no}: {e}"))),
         }
     }
@@ -202,4 +209,50 @@ mod tests {
         buf.clear();
         assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), None);
     }
+}
+
+/// The most severe finding pointing at each record line, from `findings.jsonl`: keyed by
+/// (collector, part, line). An archive without findings, or with a damaged findings file,
+/// marks nothing (findings are a hint here; the counts do not depend on them).
+pub(crate) fn flagged_lines(
+    archive: &mut OpenArchive,
+) -> HashMap<(crate::ids::CollectorId, u32, u64), crate::detect::Severity> {
+    #[derive(Deserialize)]
+    struct Evidence {
+        member: String,
+        line: u64,
+    }
+    #[derive(Deserialize)]
+    struct FindingHead {
+        severity: crate::detect::Severity,
+        #[serde(default)]
+        evidence: Vec<Evidence>,
+    }
+    let mut out = HashMap::new();
+    let Ok(member) = archive.zip.by_name("findings.jsonl") else {
+        return out;
+    };
+    let mut reader = BufReader::with_capacity(64 << 10, member);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => continue,
+            Ok(None) | Err(_) => break,
+        }
+        let Ok(f) = serde_json::from_slice::<FindingHead>(&buf) else {
+            continue;
+        };
+        for e in f.evidence {
+            if out.len() >= MAX_FLAGGED_LINES {
+                return out;
+            }
+            if let Some((c, part)) = crate::ids::RecordAt::parse_member(&e.member) {
+                let s = out.entry((c, part, e.line)).or_insert(f.severity);
+                *s = (*s).max(f.severity);
+            }
+        }
+    }
+    out
 }
