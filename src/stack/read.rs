@@ -189,28 +189,6 @@ fn read_line_capped(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::read_line_capped;
-
-    #[test]
-    fn lines_are_capped_not_lost() {
-        let data = b"short\nthis line is too long\nok";
-        let mut r = std::io::BufReader::with_capacity(4, &data[..]);
-        let mut buf = Vec::new();
-        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(true));
-        assert_eq!(buf, b"short");
-        buf.clear();
-        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(false));
-        assert_eq!(buf, b"this lin");
-        buf.clear();
-        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(true));
-        assert_eq!(buf, b"ok");
-        buf.clear();
-        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), None);
-    }
-}
-
 /// The most severe finding pointing at each record line, from `findings.jsonl`: keyed by
 /// (collector, part, line). An archive without findings, or with a damaged findings file,
 /// marks nothing (findings are a hint here; the counts do not depend on them).
@@ -255,4 +233,26 @@ pub(crate) fn flagged_lines(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_line_capped;
+
+    #[test]
+    fn lines_are_capped_not_lost() {
+        let data = b"short\nthis line is too long\nok";
+        let mut r = std::io::BufReader::with_capacity(4, &data[..]);
+        let mut buf = Vec::new();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(true));
+        assert_eq!(buf, b"short");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(false));
+        assert_eq!(buf, b"this lin");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), Some(true));
+        assert_eq!(buf, b"ok");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 8).unwrap(), None);
+    }
 }
