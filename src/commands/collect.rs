@@ -3,8 +3,8 @@
 //! amounts to.
 
 use super::term_safe;
-use crate::archive::Recipients;
 use crate::archive::manifest::{CollectorReport, Manifest};
+use crate::archive::{Recipients, SigningKey};
 use crate::cli::CollectArgs;
 use crate::config::{CollectConfig, parse_since, redact_secrets};
 use crate::detect::Severity;
@@ -69,6 +69,7 @@ fn resolve_output(p: &Path) -> anyhow::Result<(PathBuf, bool)> {
 /// created last, once everything else is known to be right: a refused run leaves no trace.
 pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<CollectConfig> {
     let encrypt_to = Recipients::parse(&args.encrypt_to)?;
+    let sign = args.sign.as_deref().map(SigningKey::load).transpose()?;
     let profile = Profile::load(&args.profile, |p| std::fs::read_to_string(p))?;
     let since = args
         .since
@@ -145,6 +146,7 @@ pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<Co
         quiet: args.quiet,
         json: args.json,
         encrypt_to,
+        sign,
         command_line: redact_secrets(command_line),
     })
 }
@@ -158,6 +160,9 @@ struct JsonSummary<'a> {
     /// Public keys the archive is encrypted to (absent: not encrypted).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     encrypted_to: &'a [String],
+    /// Fingerprint of the SSH key that signed it (absent: not signed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_by: Option<&'a str>,
     collectors: &'a [CollectorReport],
     stages: &'a [crate::archive::manifest::StageReport],
     /// Findings by severity (`critical`, `high`...), for ranking hosts without opening
@@ -194,6 +199,13 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             term_safe(e)
         );
     }
+    if let Some(e) = &o.finished.signature_error {
+        eprintln!(
+            "irsnap: warning: the archive is complete and its manifest signed, but the \
+             signature beside it (.sig) could not be written: {}",
+            term_safe(e)
+        );
+    }
     if config.json {
         let summary = JsonSummary {
             archive: o.finished.path.display().to_string(),
@@ -201,6 +213,7 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             status: m.status,
             exit_code: o.exit.code(),
             encrypted_to: config.encrypt_to.public_keys(),
+            signed_by: m.signature.as_ref().map(|s| s.fingerprint.as_str()),
             collectors: &m.collectors,
             stages: &m.stages,
             findings: o
@@ -241,6 +254,17 @@ fn print_summary(m: &Manifest, o: &Outcome) {
     );
     if let Some(e) = &m.encryption {
         println!("age      encrypted to {}", e.recipients.join(", "));
+    }
+    if let Some(s) = &m.signature {
+        println!(
+            "signed   {} (manifest.json.sig inside{})",
+            s.fingerprint,
+            if f.signature.is_some() {
+                ", .sig beside"
+            } else {
+                ""
+            }
+        );
     }
     println!(
         "status   {:?} (exit {}) in {secs:.2}s{}",

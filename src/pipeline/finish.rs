@@ -444,6 +444,7 @@ fn manifest(
         since: config.since,
         deadline_secs: config.deadline.map(|d| d.as_secs()),
         low_impact: config.low_impact,
+        signature: config.sign.as_ref().map(crate::archive::SigningKey::info),
         encryption: (!config.encrypt_to.is_empty()).then(|| EncryptionInfo {
             scheme: "age".into(),
             recipients: config.encrypt_to.public_keys().to_vec(),

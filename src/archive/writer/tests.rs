@@ -47,6 +47,7 @@ fn manifest() -> Manifest {
         deadline_secs: None,
         low_impact: false,
         encryption: None,
+        signature: None,
         started: chrono::Utc::now(),
         ended: chrono::Utc::now(),
         status: RunStatus::Complete,
