@@ -136,6 +136,12 @@ impl ArchiveWriter {
         })
     }
 
+    /// Write zip64 fields everywhere (tests reach the zip64 layout with small archives).
+    #[cfg(test)]
+    pub(crate) fn force_zip64(&mut self) {
+        self.zip.force_zip64();
+    }
+
     /// Sign the manifest and the finished file with this key.
     pub fn set_signer(&mut self, key: Option<SigningKey>) {
         self.signer = key;
