@@ -377,6 +377,12 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport, VerifyE
 /// The members against the manifest, the manifest against its signature.
 fn check_contents(report: &mut VerifyReport, layout: zipcheck::Layout, trusted: Option<&Trusted>) {
     report.structure = layout.problems;
+    // Named whatever else fails: what the damage cost.
+    for m in &layout.members {
+        if let Some(why) = &m.unreadable {
+            report.unreadable.push((m.name.clone(), why.clone()));
+        }
+    }
     let n = layout.members.len();
     let last_two: Vec<String> = layout.members[n.saturating_sub(2)..]
         .iter()
@@ -421,9 +427,6 @@ fn check_contents(report: &mut VerifyReport, layout: zipcheck::Layout, trusted: 
             return;
         }
     };
-    if let Some(why) = mm.unreadable {
-        report.unreadable.push(("manifest.json".into(), why));
-    }
     if layout.comment != archive_comment(&manifest.tool).as_bytes() {
         report
             .structure
@@ -449,8 +452,7 @@ fn check_contents(report: &mut VerifyReport, layout: zipcheck::Layout, trusted: 
             continue;
         }
         report.members_checked += 1;
-        if let Some(why) = m.unreadable {
-            report.unreadable.push((m.name, why));
+        if m.unreadable.is_some() {
             continue;
         }
         if let (Some(want), Some(got)) = (exp.stored_sha256, m.stored_sha256)

@@ -415,8 +415,9 @@ pub fn scan(r: &mut dyn ReadSeek, keep: &dyn Fn(&str) -> bool) -> Result<Layout,
     let end = end_records(r, len, &mut layout)?;
     let entries = central_entries(r, &end, &mut layout)?;
     let mut names = HashSet::new();
-    let mut pos = 0u64;
-    for c in &entries {
+    // Where the member before ended (unknown after one that could not be read).
+    let mut pos = Some(0u64);
+    for (i, c) in entries.iter().enumerate() {
         let name = String::from_utf8_lossy(&c.name).into_owned();
         let mut bad = |what: String| layout.problems.push(format!("{name}: {what}"));
         if std::str::from_utf8(&c.name).is_err() {
@@ -425,17 +426,18 @@ pub fn scan(r: &mut dyn ReadSeek, keep: &dyn Fn(&str) -> bool) -> Result<Layout,
         if !names.insert(c.name.clone()) {
             bad("a second member of this name (duplicate)".into());
         }
-        if c.offset != pos {
-            bad(if pos == 0 {
-                format!(
-                    "{} bytes before the first member (prepended data)",
-                    c.offset
-                )
-            } else if c.offset > pos {
-                format!("{} bytes of gap before it", c.offset - pos)
-            } else {
-                format!("starts inside the member before it (offset {})", c.offset)
-            });
+        match pos {
+            Some(p) if c.offset == p => {}
+            Some(0) if i == 0 => bad(format!(
+                "{} bytes before the first member (prepended data)",
+                c.offset
+            )),
+            Some(p) if c.offset > p => bad(format!("{} bytes of gap before it", c.offset - p)),
+            Some(_) => bad(format!(
+                "starts inside the member before it (offset {})",
+                c.offset
+            )),
+            None => {}
         }
         let mut member = Member {
             name: name.clone(),
@@ -450,7 +452,7 @@ pub fn scan(r: &mut dyn ReadSeek, keep: &dyn Fn(&str) -> bool) -> Result<Layout,
                 for f in found {
                     layout.problems.push(format!("{name}: {f}"));
                 }
-                pos = next;
+                pos = Some(next);
                 if let Some(got) = got {
                     if got.crc != c.crc || got.size != c.size {
                         member.unreadable = Some(format!(
@@ -466,20 +468,22 @@ pub fn scan(r: &mut dyn ReadSeek, keep: &dyn Fn(&str) -> bool) -> Result<Layout,
             }
             Err(why) => {
                 member.unreadable = Some(why);
-                pos = c.offset.max(pos);
+                pos = None;
             }
         }
         layout.members.push(member);
     }
-    if pos != end.cd_offset {
-        layout.problems.push(if entries.is_empty() {
-            format!("{} bytes before the central directory", end.cd_offset)
-        } else {
-            format!(
-                "{} bytes between the last member and the central directory",
-                end.cd_offset as i128 - pos as i128
-            )
-        });
+    match pos {
+        Some(p) if p == end.cd_offset => {}
+        Some(0) => layout.problems.push(format!(
+            "{} bytes before the central directory",
+            end.cd_offset
+        )),
+        Some(p) => layout.problems.push(format!(
+            "{} bytes between the last member and the central directory",
+            end.cd_offset as i128 - p as i128
+        )),
+        None => {}
     }
     Ok(layout)
 }
