@@ -4,14 +4,17 @@
 # that need it fall back (and print SKIPPED).
 #   age, age-keygen  (Debian `age`): prove the standard age tool decrypts `.zip.age` archives
 #   unzip            (Debian `unzip`): `unzip -t` accepts the archive
+#   ssh-keygen       (Debian `openssh-client`): `ssh-keygen -Y verify` accepts irsnap's
+#                    signatures (and irsnap accepts ssh-keygen's)
 set -u
 
 need=()
 command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1 || need+=(age)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-test-deps: age $(age --version 2>/dev/null), unzip present"
+  echo "install-test-deps: age $(age --version 2>/dev/null), unzip, ssh-keygen present"
   exit 0
 fi
 

@@ -25,6 +25,7 @@ mod schema;
 mod shell_history;
 mod sigma;
 mod signals;
+mod signing;
 mod stack;
 mod stage_fuzz;
 mod temp_scripts;
