@@ -109,6 +109,10 @@ impl LiveHost for LiveSource {
         platform::open_process_image(&self.view, process)
     }
 
+    fn process_unchanged(&self, process: &ProcessRecord) -> Result<(), String> {
+        platform::process_unchanged(process)
+    }
+
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError> {
         connections()
     }

@@ -252,6 +252,7 @@ pub fn processes(_view: &FsView) -> Result<Vec<ProcessRecord>, SourceError> {
                 image_hash_status: HashStatus::NotApplicable,
                 image_hash_error: None,
                 image_copy: None,
+                witness: None,
                 ancestry: Vec::new(),
                 notes,
                 is_irsnap: pid == std::process::id(),
@@ -299,6 +300,11 @@ fn join_windows_args(argv: &[String]) -> String {
 
 /// The image through its path, opened with full sharing (see `os::open_evidence`): a
 /// running image is locked against writing and deletion, not against shared reading.
+/// No witness of a process's identity is taken here yet: nothing to compare.
+pub fn process_unchanged(_p: &ProcessRecord) -> Result<(), String> {
+    Ok(())
+}
+
 pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile, SourceError> {
     let path = p.image_path.as_deref().ok_or_else(|| SourceError::Other {
         what: format!("pid {}", p.pid),
