@@ -6,6 +6,7 @@
 // the library, not for them.
 #![allow(clippy::disallowed_methods)]
 
+mod atime;
 mod budgets;
 mod cli_messages;
 mod context_events;

@@ -28,6 +28,12 @@ pub struct Manifest {
     pub deadline_secs: Option<u64>,
     #[serde(default)]
     pub low_impact: bool,
+    /// Files and directories irsnap read without protecting their access time: Linux allows
+    /// `O_NOATIME` only to a file's owner or root (CAP_FOWNER), so a run that is not root
+    /// may change the access times of other users' files (with `relatime`, at most once a
+    /// day). 0 (absent) when every one was protected.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub atime_unprotected: u64,
     /// `--encrypt-to`: the archive file is age-encrypted to these public keys (never a
     /// secret key: those are not given to `collect`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +71,10 @@ pub struct SignatureInfo {
     pub public_key: String,
     /// Its fingerprint as `ssh-keygen -l` prints it (`SHA256:...`).
     pub fingerprint: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The zip comment of every archive: fixed text naming the tool, so `verify` can require

@@ -341,6 +341,7 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
         identity,
         source: files.describe(),
         processes: shared.processes.get().cloned().unwrap_or_default(),
+        atime_unprotected: files.atime_unprotected(),
     };
     finish::finish(run, facts, collected)
 }

@@ -206,6 +206,11 @@ pub trait FileSource: Send + Sync {
     fn host_facts(&self) -> HostFacts;
     /// Every user account with a home/profile on the evidence.
     fn users(&self) -> Vec<UserAccount>;
+    /// Files and directories opened so far without protecting their access time (Linux:
+    /// `O_NOATIME` refused to a non-owner without CAP_FOWNER).
+    fn atime_unprotected(&self) -> u64 {
+        0
+    }
 }
 
 /// The running host itself: what exists only while it runs. Only the live source has one.

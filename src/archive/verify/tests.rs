@@ -63,6 +63,7 @@ fn manifest() -> Manifest {
         since: None,
         deadline_secs: None,
         low_impact: false,
+        atime_unprotected: 0,
         encryption: None,
         signature: None,
         started: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),

@@ -46,6 +46,7 @@ fn manifest() -> Manifest {
         since: None,
         deadline_secs: None,
         low_impact: false,
+        atime_unprotected: 0,
         encryption: None,
         signature: None,
         started: chrono::Utc::now(),

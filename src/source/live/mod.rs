@@ -48,6 +48,10 @@ impl Default for LiveSource {
 }
 
 impl FileSource for LiveSource {
+    fn atime_unprotected(&self) -> u64 {
+        self.view.atime_unprotected()
+    }
+
     fn describe(&self) -> SourceDescription {
         SourceDescription::Live { os: self.os() }
     }
