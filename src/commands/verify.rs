@@ -98,7 +98,6 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
                     exit_code: Exit::Failed.code(),
                     error,
                 }));
-                return;
             } else {
                 println!(
                     "FAILED {}: {}",

@@ -37,8 +37,10 @@ fn no_trust() -> VerifyOptions {
 }
 
 fn manifest() -> Manifest {
-    let mut host = HostFacts::default();
-    host.hostname = Some("web01".into());
+    let host = HostFacts {
+        hostname: Some("web01".into()),
+        ..Default::default()
+    };
     let mut c = CollectorReport::new(CollectorId::Processes);
     c.status = CollectorStatus::Failed;
     Manifest {
@@ -255,13 +257,16 @@ fn stored_names(bytes: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
+/// What makes the forged `manifest.json.sig` from the forged manifest's text (None: none).
+type SigMaker<'a> = dyn Fn(&[u8]) -> Option<Vec<u8>> + 'a;
+
 /// Rebuild an archive as irsnap's writer lays it out, after `edit` changed its members or
 /// its manifest; every hash the manifest lists is recomputed, as an attacker would.
 /// `sig`: what goes in as `manifest.json.sig` (the original, a new one, or none).
 fn forge(
     bytes: &[u8],
     edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>, &mut serde_json::Value),
-    sig: Option<&dyn Fn(&[u8]) -> Option<Vec<u8>>>,
+    sig: Option<&SigMaker<'_>>,
 ) -> Vec<u8> {
     let mut members = contents(bytes);
     let manifest_at = members
@@ -337,7 +342,7 @@ fn unsign(m: &mut serde_json::Value) {
     m.as_object_mut().unwrap().remove("signature");
 }
 
-fn no_sig() -> Option<&'static dyn Fn(&[u8]) -> Option<Vec<u8>>> {
+fn no_sig() -> Option<&'static SigMaker<'static>> {
     Some(&|_: &[u8]| None)
 }
 
@@ -396,7 +401,8 @@ fn manifest_edited_status_hostname_and_collector_ok() {
     let dir = tempfile::tempdir().unwrap();
     let f = build(dir.path(), "a.zip", true, false);
     let orig = std::fs::read(&f.path).unwrap();
-    let edits: [(&str, fn(&mut serde_json::Value)); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 3] = [
         ("status", |m| m["status"] = "complete".into()),
         ("hostname", |m| m["host"]["hostname"] = "db02".into()),
         ("collector", |m| m["collectors"][0]["status"] = "ok".into()),
