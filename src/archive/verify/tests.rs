@@ -6,12 +6,14 @@
 use super::*;
 use crate::archive::manifest::{CollectorReport, ProfileInfo, RunAs, ToolInfo};
 use crate::archive::sign::SigningKey;
+use crate::archive::writer::sidecar_path;
 use crate::archive::writer::zipout::{EntryOptions, Method, ZipOut};
 use crate::archive::{ArchiveWriter, Finished};
 use crate::ids::{CollectorId, OsFamily};
 use crate::outcome::{CollectorStatus, RunStatus};
 use crate::sink::FileRequest;
 use crate::source::{FileMeta, FileType, HostFacts, SourceDescription};
+use std::io::Read;
 use std::io::Write;
 
 fn key() -> SigningKey {

@@ -4,13 +4,16 @@
 
 use crate::record::{HashStatus, ImageKind, ImageWitness, ProcessRecord, Timestamp};
 use crate::source::accounts::{passwd_accounts, unix_users};
-use crate::source::{FsView, HostFacts, OpenedFile, SourceError, UserAccount};
+use crate::source::{FsView, HostFacts, SourceError, UserAccount};
 use base64::Engine;
 use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+mod image;
+pub use image::{open_process_image, process_unchanged};
 
 /// PF_KTHREAD from include/linux/sched.h: the task is a kernel thread.
 const PF_KTHREAD: u64 = 0x0020_0000;
@@ -367,69 +370,6 @@ pub fn processes(_view: &FsView) -> Result<Vec<ProcessRecord>, SourceError> {
     Ok(out)
 }
 
-/// Why a process is not the one the snapshot saw, if it is not: another start time (the pid
-/// was reused) or, with `image`, another image file (exec) than `w` witnessed.
-fn changed_since(pid: u32, w: &ImageWitness, image: Option<(u64, u64)>) -> Option<String> {
-    let start = read_proc(&format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|raw| parse_stat(&raw))
-        .map(|s| s.start_ticks);
-    match (start, image) {
-        (None, _) => Some("the process ended".into()),
-        (Some(s), _) if s != w.start_ticks => {
-            Some("the pid now belongs to another process (pid reuse)".into())
-        }
-        (_, Some(id)) if id != (w.dev, w.inode) => Some(format!(
-            "its image is another file than at the snapshot (device {} inode {}, then device \
-             {} inode {}): the process exec'd",
-            w.dev, w.inode, id.0, id.1
-        )),
-        _ => None,
-    }
-}
-
-/// After hashing: the process is still the one the snapshot saw.
-pub fn process_unchanged(p: &ProcessRecord) -> Result<(), String> {
-    match &p.witness {
-        Some(w) => changed_since(p.pid, w, None).map_or(Ok(()), Err),
-        None => Err("no image identity was taken at the snapshot".into()),
-    }
-}
-
-/// `/proc/<pid>/exe` is a kernel "magic link": opening it reaches the image even when it
-/// was deleted or exists only in memory, so it is followed on purpose (not by name). The
-/// opened file must be the one the snapshot saw (same device and inode, same process start
-/// time): after an exec or a pid reuse it is another program, whose hash must not be paired
-/// with this record's path.
-pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile, SourceError> {
-    let path = format!("/proc/{}/exe", p.pid);
-    let Some(witness) = p.witness else {
-        return Err(SourceError::ImageChanged {
-            pid: p.pid,
-            why: "no image identity was taken at the snapshot".into(),
-        });
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| SourceError::io(path.clone(), e))?;
-    let m = file
-        .metadata()
-        .map_err(|e| SourceError::io(path.clone(), e))?;
-    if let Some(why) = changed_since(p.pid, &witness, Some((m.dev(), m.ino()))) {
-        return Err(SourceError::ImageChanged { pid: p.pid, why });
-    }
-    let meta = view.meta(&m);
-    if meta.file_type != crate::source::FileType::Regular {
-        return Err(SourceError::NotRegular {
-            path,
-            file_type: meta.file_type,
-        });
-    }
-    Ok(OpenedFile::new(file, meta))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,68 +433,5 @@ mod tests {
         let me = procs.iter().find(|p| p.pid == std::process::id()).unwrap();
         assert!(me.start_time.is_some());
         assert_eq!(me.image_kind, ImageKind::File);
-    }
-
-    #[test]
-    fn an_image_opened_after_an_exec_is_refused_not_hashed_as_the_old_path() {
-        use std::io::Write;
-        use std::process::{Command, Stdio};
-        // A shell that execs sleep when told to: the snapshot sees the shell.
-        let mut child = Command::new("/bin/sh")
-            .args(["-c", "read x; exec /bin/sleep 30"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let owners = HashMap::new();
-        let snap = read_process(pid, boot_time(), clock_ticks(), &owners).unwrap();
-        let w = snap.witness.expect("a witness of our own child's image");
-        // Unchanged: it opens, and the process is the same after.
-        let opened = open_process_image(&root_view(), &snap).unwrap();
-        assert_eq!(opened.meta.inode, Some(w.inode));
-        assert_eq!(process_unchanged(&snap), Ok(()));
-        // Now it execs: the pid stays, the image is another program.
-        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let now = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-            if now.to_string_lossy().contains("sleep") {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the child never exec'd"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        match open_process_image(&root_view(), &snap) {
-            Err(SourceError::ImageChanged { pid: p, why }) => {
-                assert_eq!(p, pid);
-                assert!(why.contains("exec"), "{why}");
-            }
-            other => panic!(
-                "opened another program's image: {:?}",
-                other.map(|o| o.meta)
-            ),
-        }
-        // Its start time is the same (an exec is the same process): that check alone would
-        // not have caught it.
-        assert_eq!(process_unchanged(&snap), Ok(()));
-        // A fresh snapshot pairs the new path with the new image.
-        let again = read_process(pid, boot_time(), clock_ticks(), &owners).unwrap();
-        assert!(again.image_path.as_deref().unwrap_or("").contains("sleep"));
-        assert!(open_process_image(&root_view(), &again).is_ok());
-        // A pid whose start time differs is another process.
-        let mut reused = again.clone();
-        if let Some(w) = reused.witness.as_mut() {
-            w.start_ticks += 1;
-        }
-        assert!(matches!(
-            open_process_image(&root_view(), &reused),
-            Err(SourceError::ImageChanged { .. })
-        ));
-        assert!(process_unchanged(&reused).is_err());
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
