@@ -52,7 +52,9 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     /// The timeline, or with --collector that collector's records, as CSV with a header row
-    /// (RFC 4180 quoting; cells that a spreadsheet would run as a formula start with `'`).
+    /// (RFC 4180 quoting; any piece of a cell that a spreadsheet would run as a formula,
+    /// whether `,` `;` or tab separates cells, starts with `'`; controls and bidi characters
+    /// are written as escapes).
     Csv,
     /// Records as JSON lines, each with a `collector` field added.
     Jsonl,
