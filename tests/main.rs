@@ -27,6 +27,7 @@ mod shell_history;
 mod sigma;
 mod signals;
 mod signing;
+mod spreadsheet;
 mod stack;
 mod stage_fuzz;
 mod temp_scripts;
