@@ -224,7 +224,10 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             host: m.host.hostname.as_deref(),
             top_rules: &o.top_rules,
         };
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        println!(
+            "{}",
+            super::safe_json::json_safe(&serde_json::to_string_pretty(&summary)?)
+        );
     } else if config.quiet {
         println!("{}", o.finished.path.display());
     } else {

@@ -42,11 +42,19 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
     let identities = crate::archive::Identities::load(&args.identity)?;
     let mut zip = open_archive(&args.archive, &identities)?;
-    let mut out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    // JSON lines: C1 controls and bidi characters as escapes (the same values); CSV cells
+    // escape their own.
+    let mut out: Box<dyn Write> = match args.format {
+        ExportFormat::Csv => out,
+        ExportFormat::Jsonl | ExportFormat::Timesketch => {
+            Box::new(super::safe_json::JsonSafeWriter::new(out))
+        }
     };
     let skipped = match (args.format, args.collector) {
         (ExportFormat::Timesketch, only) => {

@@ -161,7 +161,10 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<Exit> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        println!(
+            "{}",
+            super::safe_json::json_safe(&serde_json::to_string_pretty(&summaries)?)
+        );
     }
     Ok(if problems > 0 {
         Exit::Partial

@@ -9,6 +9,7 @@ pub mod hunt;
 pub mod profiles;
 pub mod report;
 mod rules;
+mod safe_json;
 pub mod schema;
 pub mod stack;
 pub mod verify;

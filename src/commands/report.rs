@@ -92,7 +92,7 @@ pub fn render(data: &ReportData, format: ReportFormat) -> anyhow::Result<String>
         ReportFormat::Json => {
             let mut s = String::new();
             for f in &data.findings {
-                s.push_str(&serde_json::to_string(f)?);
+                s.push_str(&super::safe_json::json_safe(&serde_json::to_string(f)?));
                 s.push('\n');
             }
             s

@@ -138,7 +138,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Exit> {
     }
     if args.json {
         let list: Vec<serde_json::Value> = json.into_iter().collect::<Result<_, _>>()?;
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        println!(
+            "{}",
+            super::safe_json::json_safe(&serde_json::to_string_pretty(&list)?)
+        );
     }
     Ok(worst)
 }
