@@ -44,17 +44,19 @@ pub fn process_unchanged(p: &ProcessRecord) -> Result<(), String> {
 /// with this record's path.
 pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile, SourceError> {
     let path = format!("/proc/{}/exe", p.pid);
+    // Opened first: a process whose image cannot be opened (another user's, without the
+    // rights) is unreadable, as it always was, whatever the snapshot could take.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| SourceError::io(path.clone(), e))?;
     let Some(witness) = p.witness else {
         return Err(SourceError::ImageChanged {
             pid: p.pid,
             why: "no image identity was taken at the snapshot".into(),
         });
     };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| SourceError::io(path.clone(), e))?;
     let m = file
         .metadata()
         .map_err(|e| SourceError::io(path.clone(), e))?;
