@@ -100,7 +100,7 @@ pub enum HashStatus {
 /// `/proc/<pid>/exe`, and the process's start time). Never serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ImageWitness {
-    pub dev: u64,
-    pub inode: u64,
+    /// The image's (device, inode), when the snapshot could take it.
+    pub image: Option<(u64, u64)>,
     pub start_ticks: u64,
 }

@@ -284,18 +284,18 @@ fn read_process(
     };
 
     let after = (!kernel_thread).then(|| identity(&mut notes)).flatten();
-    let witness = match (before, after) {
-        (Some(b), Some(a)) if a == b => Some(ImageWitness {
-            dev: a.0,
-            inode: a.1,
-            start_ticks: stat.start_ticks,
-        }),
+    let image = match (before, after) {
+        (Some(b), Some(a)) if a == b => Some(a),
         (Some(_), Some(_)) => {
             notes.push("the image changed while the snapshot read it (exec)".into());
             None
         }
         _ => None,
     };
+    let witness = (!kernel_thread).then_some(ImageWitness {
+        image,
+        start_ticks: stat.start_ticks,
+    });
 
     let cwd = if kernel_thread {
         None

@@ -20,11 +20,14 @@ fn changed_since(pid: u32, w: &ImageWitness, image: Option<(u64, u64)>) -> Optio
         (Some(s), _) if s != w.start_ticks => {
             Some("the pid now belongs to another process (pid reuse)".into())
         }
-        (_, Some(id)) if id != (w.dev, w.inode) => Some(format!(
-            "its image is another file than at the snapshot (device {} inode {}, then device \
-             {} inode {}): the process exec'd",
-            w.dev, w.inode, id.0, id.1
-        )),
+        (_, Some(id)) => match w.image {
+            Some(seen) if seen != id => Some(format!(
+                "its image is another file than at the snapshot (device {} inode {}, then \
+                 device {} inode {}): the process exec'd",
+                seen.0, seen.1, id.0, id.1
+            )),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -33,7 +36,7 @@ fn changed_since(pid: u32, w: &ImageWitness, image: Option<(u64, u64)>) -> Optio
 pub fn process_unchanged(p: &ProcessRecord) -> Result<(), String> {
     match &p.witness {
         Some(w) => changed_since(p.pid, w, None).map_or(Ok(()), Err),
-        None => Err("no image identity was taken at the snapshot".into()),
+        None => Err("the snapshot took nothing to check the process against".into()),
     }
 }
 
@@ -54,9 +57,19 @@ pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile
     let Some(witness) = p.witness else {
         return Err(SourceError::ImageChanged {
             pid: p.pid,
-            why: "no image identity was taken at the snapshot".into(),
+            why: "the snapshot took nothing to check the process against".into(),
         });
     };
+    // A path without the identity of the file it named (unreadable, or an exec while the
+    // snapshot read it) could be paired with another program's hash: refused. Without a
+    // path (the kernel hides the link, as for some init processes), the hash is paired with
+    // no path, and the start time still catches a pid reuse.
+    if witness.image.is_none() && p.image_path.is_some() {
+        return Err(SourceError::ImageChanged {
+            pid: p.pid,
+            why: "no image identity was taken at the snapshot for its path".into(),
+        });
+    }
     let m = file
         .metadata()
         .map_err(|e| SourceError::io(path.clone(), e))?;
@@ -95,7 +108,7 @@ mod tests {
         let w = snap.witness.expect("a witness of our own child's image");
         // Unchanged: it opens, and the process is the same after.
         let opened = open_process_image(&root_view(), &snap).unwrap();
-        assert_eq!(opened.meta.inode, Some(w.inode));
+        assert_eq!(opened.meta.inode, w.image.map(|i| i.1));
         assert_eq!(process_unchanged(&snap), Ok(()));
         // Now it execs: the pid stays, the image is another program.
         child.stdin.take().unwrap().write_all(b"go\n").unwrap();
