@@ -298,13 +298,14 @@ fn join_windows_args(argv: &[String]) -> String {
     out
 }
 
-/// The image through its path, opened with full sharing (see `os::open_evidence`): a
-/// running image is locked against writing and deletion, not against shared reading.
-/// No witness of a process's identity is taken here yet: nothing to compare.
+/// No witness of a process's identity is taken on Windows yet (its image handle and
+/// creation time would be): nothing to compare, so nothing is dropped.
 pub fn process_unchanged(_p: &ProcessRecord) -> Result<(), String> {
     Ok(())
 }
 
+/// The image through its path, opened with full sharing (see `os::open_evidence`): a
+/// running image is locked against writing and deletion, not against shared reading.
 pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile, SourceError> {
     let path = p.image_path.as_deref().ok_or_else(|| SourceError::Other {
         what: format!("pid {}", p.pid),
