@@ -5,6 +5,10 @@
 #   age, age-keygen  (Debian `age`): prove the standard age tool decrypts `.zip.age` archives
 #   unzip            (Debian `unzip`): `unzip -t` accepts the archive
 #   markdown-it-py   (PyPI): a CommonMark renderer for report.md
+#   ssh-keygen       (Debian `openssh-client`): `ssh-keygen -Y verify` accepts irsnap's
+#                    signatures (and irsnap accepts ssh-keygen's)
+#   soffice          (Debian `libreoffice-calc-nogui`): exported CSV opened with `,` `;` and
+#                    tab as separators holds no formula cell
 set -u
 
 # markdown-it-py (PyPI): renders report.md with a CommonMark parser, to prove attacker text in
@@ -17,9 +21,11 @@ fi
 need=()
 command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1 || need+=(age)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-test-deps: age $(age --version 2>/dev/null), unzip present"
+  echo "install-test-deps: age $(age --version 2>/dev/null), unzip, ssh-keygen, soffice present"
   exit 0
 fi
 
@@ -37,7 +43,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "install-test-deps: installing ${need[*]}"
-if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"; } >/tmp/irsnap-install-test-deps.log 2>&1; then
+if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/tmp/irsnap-install-test-deps.log 2>&1; then
   echo "install-test-deps: WARNING: apt-get install ${need[*]} failed (see /tmp/irsnap-install-test-deps.log): the tests that use them will print SKIPPED" >&2
   exit 0
 fi

@@ -16,7 +16,8 @@ use std::path::PathBuf;
     after_help = "Exit codes: 0 complete (gaps, items that could not be read, are listed), \
                   1 failed (no archive; or verify could not look inside an encrypted \
                   archive), 2 partial (a collector failed or a limit cut it short), 3 verify \
-                  mismatch or damage, 4 interrupted, 64 usage error."
+                  mismatch or damage, 4 interrupted, 5 verify UNAUTHENTICATED (nothing wrong, \
+                  but no sidecar and no trusted signature vouches for it), 64 usage error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -27,8 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Collect a triage archive from this host (or from an offline root).
     Collect(CollectArgs),
-    /// Check every member of an archive against its manifest, and the archive against its
-    /// .sha256 sidecar.
+    /// Check archives strictly: every byte of the zip, every member against the manifest,
+    /// the file against its .sha256 sidecar, and the SSH signatures (exit 5 UNAUTHENTICATED
+    /// when nothing vouches for an archive; worst result wins).
     Verify(VerifyArgs),
     /// List the built-in collection profiles, or print one.
     Profiles(ProfilesArgs),
@@ -69,8 +71,9 @@ pub struct ManpagesArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     /// The timeline, or with --collector that collector's records, as CSV with a header row
-    /// (RFC 4180 quoting; cells that a spreadsheet would run as a formula start with `'`);
-    /// a `host` column names the host of every row.
+    /// (RFC 4180 quoting; any piece of a cell that a spreadsheet would run as a formula,
+    /// whether `,` `;` or tab separates cells, starts with `'`; controls and bidi characters
+    /// are written as escapes); a `host` column names the host of every row.
     Csv,
     /// Records as JSON lines, each with `collector` and `host` fields added.
     Jsonl,
@@ -270,12 +273,24 @@ pub struct CollectArgs {
     /// written to this host's disk; the archive is named .zip.age.
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
+    /// Sign with this SSH key (an unencrypted OpenSSH ed25519 private key file): the
+    /// manifest inside (manifest.json.sig) and the whole archive file beside it
+    /// (<archive>.sig), in the format `ssh-keygen -Y verify -n irsnap` checks.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The archive (.zip, or .zip.age) to verify.
-    pub archive: PathBuf,
+    /// Archives (.zip, or .zip.age) to verify; a directory stands for every .zip and
+    /// .zip.age in it.
+    #[arg(required = true, value_name = "ARCHIVE")]
+    pub archives: Vec<PathBuf>,
+    /// Keys whose SSH signature authenticates an archive: a public key file
+    /// (ssh-ed25519 AAAA...) or an OpenSSH allowed_signers file (repeatable). With it, only
+    /// a signature by one of them makes an archive OK (the sidecar alone does not).
+    #[arg(long, value_name = "FILE")]
+    pub trusted: Vec<PathBuf>,
     /// age identity file to look inside an encrypted archive (repeatable; `-` reads standard
     /// input). Without it, only the encrypted file's sidecar hash is checked (exit 1).
     #[arg(long, value_name = "FILE")]

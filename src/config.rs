@@ -2,7 +2,7 @@
 //! into this once, and everything after works from it. Every refusal happens in that
 //! conversion, before anything is collected.
 
-use crate::archive::Recipients;
+use crate::archive::{Recipients, SigningKey};
 use crate::detect::Engine;
 use crate::ids::OsFamily;
 use crate::profile::Profile;
@@ -39,6 +39,8 @@ pub struct CollectConfig {
     pub json: bool,
     /// `--encrypt-to`: empty for a plain archive.
     pub encrypt_to: Recipients,
+    /// `--sign`: the SSH key that signs the manifest and the archive.
+    pub sign: Option<SigningKey>,
     pub command_line: Vec<String>,
 }
 

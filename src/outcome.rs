@@ -38,6 +38,10 @@ pub enum Exit {
     VerifyMismatch = 3,
     /// SIGINT/SIGTERM: the archive was finished early and is marked `interrupted`.
     Interrupted = 4,
+    /// `verify` found nothing wrong, but nothing vouches for the archive either: no sidecar
+    /// and no signature by a trusted key (with `--trusted`: no signature by one of those
+    /// keys). Printed as UNAUTHENTICATED, never as OK.
+    Unauthenticated = 5,
     /// Command-line usage error.
     Usage = 64,
 }

@@ -256,7 +256,9 @@ fn verify_report_export_and_stack_read_encrypted_archives_with_an_identity() {
         ok.stdout
     );
     let json = irsnap(&["verify", "--json", "--identity", k, a]);
-    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    // A list: one object per archive.
+    let list: Value = serde_json::from_str(&json.stdout).unwrap();
+    let v = &list[0];
     assert_eq!(v["verdict"], "intact");
     assert_eq!(v["encryption"]["status"], "authenticated");
     assert!(v["members_checked"].as_u64().unwrap() >= 5);

@@ -6,6 +6,7 @@
 // the library, not for them.
 #![allow(clippy::disallowed_methods)]
 
+mod atime;
 mod budgets;
 mod cli_messages;
 mod context_events;
@@ -27,6 +28,8 @@ mod schema;
 mod shell_history;
 mod sigma;
 mod signals;
+mod signing;
+mod spreadsheet;
 mod stack;
 mod stage_fuzz;
 mod temp_scripts;

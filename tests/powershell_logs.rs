@@ -466,3 +466,61 @@ fn linux_sources_are_skipped() {
         );
     }
 }
+
+#[test]
+fn special_files_at_artifact_paths_are_said_as_what_they_are() {
+    let root = logs_root(&[]);
+    root.mkdir(&format!("Users/alice/{PSREADLINE}"));
+    root.mkdir(LOGS);
+    let mkfifo = |p: std::path::PathBuf| {
+        let st = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    mkfifo(
+        root.path()
+            .join(format!("Users/alice/{PSREADLINE}/ConsoleHost_history.txt")),
+    );
+    mkfifo(root.path().join(format!(
+        "{LOGS}/Microsoft-Windows-PowerShell%4Operational.evtx"
+    )));
+    // A device where Windows PowerShell.evtx belongs, when this run may make one (root).
+    let device = root.path().join(format!("{LOGS}/Windows PowerShell.evtx"));
+    let made_device = std::process::Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let (run, mut archive, _t) = run_only(&root, "powershell_logs", "", &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let log = String::from_utf8(archive.member("collection.log")).unwrap();
+    assert!(
+        log.contains("PSReadLine\\ConsoleHost_history.txt is a FIFO; not opened"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Microsoft-Windows-PowerShell%4Operational.evtx is a FIFO; not opened"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Microsoft-Windows-PowerShell%4Operational.evtx not present"),
+        "{log}"
+    );
+    if made_device {
+        assert!(
+            log.contains("Windows PowerShell.evtx is a character device; not opened"),
+            "{log}"
+        );
+        assert!(
+            !log.contains("Windows PowerShell.evtx not present"),
+            "{log}"
+        );
+    } else {
+        eprintln!("SKIPPED: the device case (mknod needs root)");
+    }
+    let c = archive.collector("powershell_logs");
+    assert!(c["warning_count"].as_u64().unwrap() >= 2, "{c}");
+}

@@ -28,10 +28,20 @@ pub struct Manifest {
     pub deadline_secs: Option<u64>,
     #[serde(default)]
     pub low_impact: bool,
+    /// Files and directories irsnap read without protecting their access time: Linux allows
+    /// `O_NOATIME` only to a file's owner or root (CAP_FOWNER), so a run that is not root
+    /// may change the access times of other users' files (with `relatime`, at most once a
+    /// day). 0 (absent) when every one was protected.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub atime_unprotected: u64,
     /// `--encrypt-to`: the archive file is age-encrypted to these public keys (never a
     /// secret key: those are not given to `collect`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionInfo>,
+    /// `--sign`: the key whose SSH signature over this manifest is the member
+    /// `manifest.json.sig` (and over the whole file, `<archive>.sig` beside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureInfo>,
     pub started: Timestamp,
     pub ended: Timestamp,
     pub status: RunStatus,
@@ -49,6 +59,31 @@ pub struct EncryptionInfo {
     pub scheme: String,
     /// Public keys (`age1...`) whose secret key opens the archive.
     pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SignatureInfo {
+    /// `sshsig`: OpenSSH's signature format (PROTOCOL.sshsig), hash `sha256`.
+    pub scheme: String,
+    /// The SSHSIG namespace (`irsnap`; `ssh-keygen -Y verify -n irsnap`).
+    pub namespace: String,
+    /// The signer's public key, `ssh-ed25519 AAAA...`.
+    pub public_key: String,
+    /// Its fingerprint as `ssh-keygen -l` prints it (`SHA256:...`).
+    pub fingerprint: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The zip comment of every archive: fixed text naming the tool, so `verify` can require
+/// exactly it (no byte of the file is left free to change).
+pub fn archive_comment(tool: &ToolInfo) -> String {
+    format!(
+        "{} {} triage archive; manifest.json lists every member with its SHA-256",
+        tool.name, tool.version
+    )
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -238,6 +273,10 @@ pub struct MemberEntry {
     pub collector: Option<CollectorId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original: Option<OriginalFile>,
+    /// SHA-256 of the member's bytes as stored in the zip (compressed): with the manifest
+    /// signed, every data byte of the archive is bound to the signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_sha256: Option<Sha256>,
 }
 
 /// Where a raw copy came from.
@@ -262,8 +301,4 @@ pub struct OriginalFile {
     pub copied_from: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_error: Option<String>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }

@@ -9,10 +9,14 @@ pub mod crypt;
 pub mod manifest;
 pub mod names;
 pub mod open;
+pub mod sign;
 pub mod space;
 pub mod verify;
 mod writer;
 
 pub use crypt::{Identities, Recipients};
 pub use open::{ReadSeek, open_archive};
-pub use writer::{ArchiveWriter, Finished, HashingWriter, RECORD_PART_BYTES, sidecar_path};
+pub use sign::{SigningKey, Trusted};
+pub use writer::{
+    ArchiveWriter, Finished, HashingWriter, RECORD_PART_BYTES, sidecar_path, signature_path,
+};

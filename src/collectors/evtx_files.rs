@@ -109,11 +109,31 @@ fn split_pattern(dir: &str, pattern: &str) -> (String, String) {
     }
 }
 
+/// Regular files and links of a listing, and its special files apart.
+pub fn split_specials(entries: Vec<crate::source::DirEntry>) -> (Vec<(String, PathBuf)>, Specials) {
+    let mut files = Vec::new();
+    let mut specials = Vec::new();
+    for e in entries {
+        let name = e.name.to_string_lossy().into_owned();
+        match e.meta.as_ref().map(|m| m.file_type) {
+            Ok(FileType::Regular | FileType::Symlink) => files.push((name, e.path)),
+            Ok(t) => {
+                if let Some(what) = t.special() {
+                    specials.push((name, e.path, what));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    (files, specials)
+}
+
 /// Every log the selection names, each once, in pattern order. A missing folder or an
 /// absent named log is a warning (not every host has Sysmon); a folder that cannot be listed
 /// is an error.
 pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<FoundLog> {
-    let mut listings: BTreeMap<String, Option<Vec<(String, PathBuf)>>> = BTreeMap::new();
+    type Listing = Option<(Vec<(String, PathBuf)>, Specials)>;
+    let mut listings: BTreeMap<String, Listing> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();
     for pattern in sel.patterns {
@@ -124,13 +144,26 @@ pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<F
         let listing = listings
             .entry(dir.clone())
             .or_insert_with(|| list_dir(ctx, &dir, out));
-        let Some(entries) = listing else { continue };
+        let Some((entries, specials)) = listing else {
+            continue;
+        };
         let mut matched: Vec<&(String, PathBuf)> = entries
             .iter()
             .filter(|(name, _)| file_name_match(&name_pat, name))
             .collect();
         matched.sort();
-        if matched.is_empty() && !has_wildcard(&name_pat) {
+        // A FIFO or device where a log belongs is said as what it is, never opened.
+        let mut special_hit = false;
+        for (name, logical, what) in specials.iter() {
+            if file_name_match(&name_pat, name) && seen.insert(logical.clone()) {
+                special_hit = true;
+                out.warn(format!(
+                    "{} is {what}; not opened",
+                    ctx.fs.display_path(logical)
+                ));
+            }
+        }
+        if matched.is_empty() && !special_hit && !has_wildcard(&name_pat) {
             out.warn(format!(
                 "{} not present",
                 ctx.fs.display_path(&Path::new(&dir).join(&name_pat))
@@ -148,21 +181,19 @@ pub fn find_logs(ctx: &Context, sel: &LogSelection, out: &mut dyn Sink) -> Vec<F
     found
 }
 
-/// Files (and links, which the source follows only in scope) of one folder.
-fn list_dir(ctx: &Context, dir: &str, out: &mut dyn Sink) -> Option<Vec<(String, PathBuf)>> {
+/// A folder's special files: name, logical path and what they are (`a FIFO`).
+pub type Specials = Vec<(String, PathBuf, &'static str)>;
+
+/// Files (and links, which the source follows only in scope) of one folder, and its
+/// special files (FIFOs, sockets, devices), kept apart to be reported, never opened.
+fn list_dir(
+    ctx: &Context,
+    dir: &str,
+    out: &mut dyn Sink,
+) -> Option<(Vec<(String, PathBuf)>, Specials)> {
     let logical = Path::new(dir);
     match ctx.fs.read_dir(logical) {
-        Ok(entries) => Some(
-            entries
-                .into_iter()
-                .filter(|e| {
-                    e.meta
-                        .as_ref()
-                        .is_ok_and(|m| matches!(m.file_type, FileType::Regular | FileType::Symlink))
-                })
-                .map(|e| (e.name.to_string_lossy().into_owned(), e.path))
-                .collect(),
-        ),
+        Ok(entries) => Some(split_specials(entries)),
         Err(e) if e.is_not_found() => {
             out.warn(format!(
                 "no event log folder at {}",

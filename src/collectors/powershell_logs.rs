@@ -37,7 +37,7 @@ use crate::record::{
     PowershellRecord, PsEventRecord, PsReadLineRecord, Record, ScriptBlockRecord, Sha256, SourceRef,
 };
 use crate::sink::{FileRequest, Sink, SinkError};
-use crate::source::{FileSource, FileType};
+use crate::source::FileSource;
 use crate::units::ByteSize;
 use serde::Deserialize;
 use std::ops::ControlFlow;
@@ -256,14 +256,18 @@ fn collect_psreadline(
                 continue;
             }
         };
-        let mut files: Vec<(String, PathBuf)> = entries
+        let (files, specials) = evtx_files::split_specials(entries);
+        // A FIFO or device named like a history is said as what it is, never opened.
+        for (name, logical, what) in specials {
+            if host_of(&name).is_some() {
+                out.warn(format!(
+                    "{} is {what}; not opened",
+                    ctx.fs.display_path(&logical)
+                ));
+            }
+        }
+        let mut files: Vec<(String, PathBuf)> = files
             .into_iter()
-            .filter(|e| {
-                e.meta
-                    .as_ref()
-                    .is_ok_and(|m| matches!(m.file_type, FileType::Regular | FileType::Symlink))
-            })
-            .map(|e| (e.name.to_string_lossy().into_owned(), e.path))
             .filter(|(name, _)| host_of(name).is_some())
             .collect();
         files.sort();

@@ -10,6 +10,7 @@
 use super::{CollectError, Collector, Context};
 use crate::record::{Ancestor, HashStatus, ImageKind, ProcessRecord, Record, Sha256};
 use crate::sink::{FileRequest, Sink};
+use crate::source::SourceError;
 use crate::units::ByteSize;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -100,6 +101,17 @@ impl Processes {
     ) -> Option<Hashed> {
         let opened = match ctx.live().and_then(|l| l.open_process_image(p)) {
             Ok(f) => f,
+            // Exec or pid reuse since the snapshot: another program; said, not hashed.
+            Err(e @ SourceError::ImageChanged { .. }) => {
+                out.warn(format!("{e} ({})", p.name));
+                return Some(Hashed {
+                    sha256: None,
+                    size: 0,
+                    status: HashStatus::Changed,
+                    error: Some(e.to_string()),
+                    copy: None,
+                });
+            }
             Err(e) => {
                 let msg = format!("pid {} ({}): image not hashed: {e}", p.pid, p.name);
                 if e.is_not_found() {
@@ -154,7 +166,7 @@ impl Processes {
             keep_tail: false,
         };
         let mut file = opened.file;
-        let h = match out.file(&req, &mut file) {
+        let mut h = match out.file(&req, &mut file) {
             Ok(o) => Hashed {
                 sha256: o.sha256,
                 size: o.bytes_read,
@@ -171,7 +183,22 @@ impl Processes {
                 return None;
             }
         };
+        // The file hashed is the one the snapshot saw (checked at open); the process must
+        // still be the one too, or the record's other fields belong to something else.
         cache.insert(key, h.clone());
+        if let Err(why) = ctx
+            .live()
+            .map_err(|e| e.to_string())
+            .and_then(|l| l.process_unchanged(p))
+        {
+            out.warn(format!(
+                "pid {} ({}): image hash dropped: {why}",
+                p.pid, p.name
+            ));
+            h.sha256 = None;
+            h.status = HashStatus::Changed;
+            h.error = Some(why);
+        }
         Some(h)
     }
 }
@@ -242,6 +269,7 @@ mod tests {
             image_hash_status: HashStatus::NotApplicable,
             image_hash_error: None,
             image_copy: None,
+            witness: None,
             ancestry: vec![],
             notes: vec![],
             is_irsnap: false,

@@ -3,8 +3,8 @@
 //! amounts to.
 
 use super::{term_safe, usage};
-use crate::archive::Recipients;
 use crate::archive::manifest::{CollectorReport, Manifest};
+use crate::archive::{Recipients, SigningKey};
 use crate::cli::CollectArgs;
 use crate::config::{CollectConfig, parse_since, redact_secrets};
 use crate::detect::Severity;
@@ -76,6 +76,7 @@ fn resolve_output(p: &Path) -> anyhow::Result<(PathBuf, bool)> {
 /// created last, once everything else is known to be right: a refused run leaves no trace.
 pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<CollectConfig> {
     let encrypt_to = Recipients::parse(&args.encrypt_to).map_err(|e| usage("--encrypt-to", e))?;
+    let sign = args.sign.as_deref().map(SigningKey::load).transpose()?;
     let since = args
         .since
         .as_deref()
@@ -158,6 +159,7 @@ pub fn config(args: CollectArgs, command_line: Vec<String>) -> anyhow::Result<Co
         quiet: args.quiet,
         json: args.json,
         encrypt_to,
+        sign,
         command_line: redact_secrets(command_line),
     })
 }
@@ -171,6 +173,9 @@ struct JsonSummary<'a> {
     /// Public keys the archive is encrypted to (absent: not encrypted).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     encrypted_to: &'a [String],
+    /// Fingerprint of the SSH key that signed it (absent: not signed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_by: Option<&'a str>,
     collectors: &'a [CollectorReport],
     stages: &'a [crate::archive::manifest::StageReport],
     /// Findings by severity (`critical`, `high`...), for ranking hosts without opening
@@ -207,6 +212,13 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             term_safe(e)
         );
     }
+    if let Some(e) = &o.finished.signature_error {
+        eprintln!(
+            "irsnap: warning: the archive is complete and its manifest signed, but the \
+             signature beside it (.sig) could not be written: {}",
+            term_safe(e)
+        );
+    }
     if config.json {
         let summary = JsonSummary {
             archive: o.finished.path.display().to_string(),
@@ -214,6 +226,7 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             status: m.status,
             exit_code: o.exit.code(),
             encrypted_to: config.encrypt_to.public_keys(),
+            signed_by: m.signature.as_ref().map(|s| s.fingerprint.as_str()),
             collectors: &m.collectors,
             stages: &m.stages,
             findings: o
@@ -224,7 +237,10 @@ fn print_outcome(config: &CollectConfig, o: &Outcome) -> anyhow::Result<()> {
             host: m.host.hostname.as_deref(),
             top_rules: &o.top_rules,
         };
-        outln!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!(
+            "{}",
+            super::safe_json::json_safe(&serde_json::to_string_pretty(&summary)?)
+        );
     } else if config.quiet {
         outln!("{}", o.finished.path.display());
     } else {
@@ -257,6 +273,17 @@ fn print_summary(m: &Manifest, o: &Outcome) {
     );
     if let Some(e) = &m.encryption {
         outln!("age      encrypted to {}", e.recipients.join(", "));
+    }
+    if let Some(s) = &m.signature {
+        outln!(
+            "signed   {} (manifest.json.sig inside{})",
+            s.fingerprint,
+            if f.signature.is_some() {
+                ", .sig beside"
+            } else {
+                ""
+            }
+        );
     }
     let gaps = m
         .collectors

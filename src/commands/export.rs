@@ -24,6 +24,7 @@ use crate::cli::{ExportArgs, ExportFormat};
 use crate::ecs::{EcsHost, EcsWrap};
 use crate::ids::{CollectorId, RecordAt};
 use crate::outcome::Exit;
+use crate::report::escape::is_invisible;
 use crate::timeline::{self, Timeline};
 use anyhow::Context;
 use serde_json::{Map, Value};
@@ -49,13 +50,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn export(args: &ExportArgs) -> anyhow::Result<Exit> {
     let identities = crate::archive::Identities::load(&args.identity)?;
     let mut zip = open_archive(&args.archive, &identities)?;
-    let mut out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let host = host_of(&mut zip, &args.archive);
+    // JSON lines: C1 controls and bidi characters as escapes (the same values); CSV cells
+    // escape their own.
+    let mut out: Box<dyn Write> = match args.format {
+        ExportFormat::Csv => out,
+        ExportFormat::Jsonl
+        | ExportFormat::Timesketch
+        | ExportFormat::Ecs
+        | ExportFormat::EsBulk
+        | ExportFormat::SplunkHec => Box::new(super::safe_json::JsonSafeWriter::new(out)),
+    };
     let skipped = match (args.format, args.collector) {
         (ExportFormat::Timesketch, only) => {
             let (data, skipped) = timeline_jsonl(&mut zip, only)?;
@@ -393,14 +404,56 @@ fn write_row<'a>(
     out.write_all(b"\r\n")
 }
 
-/// One CSV cell: defused against formula injection, then quoted per RFC 4180 when needed.
+/// What a spreadsheet may take for a cell separator: `,`, `;` (Excel's and LibreOffice's in
+/// many European locales) and tab; a newline starts a row.
+const SEPARATORS: [char; 4] = [',', ';', '\t', '\n'];
+
+/// One CSV cell, safe however the file is opened:
+/// - controls other than newline (ESC, BEL, CR, tab...) and invisible characters (bidi
+///   overrides, zero-width) are written as `\u{1b}`-style escapes, never raw (a CSV printed
+///   to a terminal must not drive it, and `invoice\u{202e}fdp.exe` must not read as `.pdf`);
+/// - every piece that would start a cell under any separator (the cell's start, and what
+///   follows each `,` `;` tab or newline, after blanks) and starts with `=` `+` `-` `@` gets
+///   a `'` before it, so no locale sees a formula or a DDE payload; a lone `-` is left alone;
+/// - a cell holding a separator or a quote is quoted (RFC 4180).
 pub(crate) fn csv_cell(s: &str) -> Cow<'_, str> {
-    let defused: Cow<str> = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{s}"))
+    let risky = |c: char| (c.is_control() && c != '\n') || is_invisible(c);
+    let starts_formula = |rest: &str| {
+        let piece = rest
+            .trim_start_matches(' ')
+            .split(SEPARATORS)
+            .next()
+            .unwrap_or("");
+        piece.starts_with(['=', '+', '-', '@']) && piece != "-"
+    };
+    let needs_work = s.chars().any(risky)
+        || starts_formula(s)
+        || s.match_indices(SEPARATORS)
+            .any(|(i, sep)| starts_formula(&s[i + sep.len()..]));
+    let defused: Cow<str> = if needs_work {
+        let mut out = String::with_capacity(s.len() + 8);
+        let mut at_start = true;
+        for (i, c) in s.char_indices() {
+            if at_start && c != ' ' {
+                if starts_formula(&s[i..]) {
+                    out.push('\'');
+                }
+                at_start = false;
+            }
+            if risky(c) {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            } else {
+                out.push(c);
+            }
+            if SEPARATORS.contains(&c) {
+                at_start = true;
+            }
+        }
+        Cow::Owned(out)
     } else {
         Cow::Borrowed(s)
     };
-    if defused.contains([',', '"', '\n', '\r']) {
+    if defused.contains([',', ';', '"', '\n']) {
         Cow::Owned(format!("\"{}\"", defused.replace('"', "\"\"")))
     } else {
         defused
@@ -417,8 +470,8 @@ mod tests {
         assert_eq!(csv_cell("@SUM(1+1)"), "'@SUM(1+1)");
         assert_eq!(csv_cell("-2+3"), "'-2+3");
         assert_eq!(csv_cell("+1"), "'+1");
-        assert_eq!(csv_cell("\tx"), "'\tx");
-        assert_eq!(csv_cell("\rx"), "\"'\rx\"");
+        assert_eq!(csv_cell("\tx"), "\\u{9}x");
+        assert_eq!(csv_cell("\rx"), "\\u{d}x");
         assert_eq!(
             csv_cell("=HYPERLINK(\"a,b\")"),
             "\"'=HYPERLINK(\"\"a,b\"\")\""
@@ -426,7 +479,48 @@ mod tests {
         assert_eq!(csv_cell("a\nb"), "\"a\nb\"");
         assert_eq!(csv_cell("plain text"), "plain text");
         assert_eq!(csv_cell("a=b"), "a=b");
+        // Issue 15: an empty value shown as a lone dash stays a dash.
+        assert_eq!(csv_cell("-"), "-");
+        assert_eq!(csv_cell("-x"), "'-x");
         assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn csv_cells_hold_under_semicolon_and_tab_separators() {
+        // Opened with `;` as the separator, what follows a `;` is a cell of its own.
+        assert_eq!(
+            csv_cell("x;=HYPERLINK(\"http://e\")"),
+            "\"x;'=HYPERLINK(\"\"http://e\"\")\""
+        );
+        assert_eq!(
+            csv_cell("a,b; @SUM(1);-2+3, +cmd|'/C calc'!A0"),
+            "\"a,b; '@SUM(1);'-2+3, '+cmd|'/C calc'!A0\""
+        );
+        assert_eq!(csv_cell("ok;-;fine"), "\"ok;-;fine\"");
+        assert_eq!(csv_cell("line\n=1+1"), "\"line\n'=1+1\"");
+        assert_eq!(csv_cell("a;b"), "\"a;b\"");
+        // Every piece, split by any separator, is defused.
+        for cell in ["=1;=2", "x\t=1", ";=1", "1,@x;+y\n-z"] {
+            let out = csv_cell(cell).into_owned();
+            let inner = out.trim_matches('"').replace("\"\"", "\"");
+            for piece in inner.split(SEPARATORS) {
+                let p = piece.trim_start_matches(' ');
+                assert!(!p.starts_with(['=', '+', '-', '@']), "{cell:?} -> {out:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn csv_cells_carry_no_raw_controls_or_bidi() {
+        let out = csv_cell("\u{1b}]0;title\u{7}\u{1b}[31mred\rinvoice\u{202e}fdp.exe\u{200b}");
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || is_invisible(c))
+        );
+        assert_eq!(
+            out,
+            "\"\\u{1b}]0;title\\u{7}\\u{1b}[31mred\\u{d}invoice\\u{202e}fdp.exe\\u{200b}\""
+        );
     }
 
     #[test]

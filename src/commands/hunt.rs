@@ -161,7 +161,10 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<Exit> {
         }
     }
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&summaries)?);
+        outln!(
+            "{}",
+            super::safe_json::json_safe(&serde_json::to_string_pretty(&summaries)?)
+        );
     }
     Ok(if problems > 0 {
         Exit::Partial

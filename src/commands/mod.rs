@@ -28,6 +28,7 @@ pub mod hunt;
 pub mod profiles;
 pub mod report;
 mod rules;
+mod safe_json;
 pub mod schema;
 pub mod stack;
 pub mod verify;
@@ -132,7 +133,7 @@ pub fn term_safe(s: &str) -> String {
         .flat_map(|c| {
             // Bidi overrides and isolates reorder what follows them on screen
             // (`invoice\u{202e}fdp.exe` shows as `invoiceexe.pdf`): shown as escapes too.
-            if c.is_control() || crate::report::escape::is_bidi_control(c) {
+            if c.is_control() || crate::report::escape::is_invisible(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
@@ -149,6 +150,10 @@ mod tests {
         assert_eq!(
             super::term_safe("invoice\u{202e}fdp.exe"),
             "invoice\\u{202e}fdp.exe"
+        );
+        assert_eq!(
+            super::term_safe("a\u{200b}\u{2066}b\u{7}"),
+            "a\\u{200b}\\u{2066}b\\u{7}"
         );
     }
 }

@@ -90,7 +90,9 @@ pub fn render(data: &ReportData, format: ReportFormat) -> anyhow::Result<String>
         ReportFormat::Html => render_html(data),
         ReportFormat::Md => render_markdown(data),
         ReportFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&JsonReport::new(data))?;
+            let mut s =
+                super::safe_json::json_safe(&serde_json::to_string_pretty(&JsonReport::new(data))?)
+                    .into_owned();
             s.push('\n');
             s
         }

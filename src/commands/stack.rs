@@ -130,7 +130,8 @@ fn write_jsonl<'a>(
     entries: impl Iterator<Item = &'a StackEntry>,
 ) -> std::io::Result<()> {
     for e in entries {
-        serde_json::to_writer(&mut *out, e)?;
+        let line = serde_json::to_string(e).map_err(std::io::Error::from)?;
+        out.write_all(super::safe_json::json_safe(&line).as_bytes())?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -25,6 +25,8 @@ pub(super) struct RunFacts {
     pub identity: Identity,
     pub source: SourceDescription,
     pub processes: Vec<ProcessRecord>,
+    /// Files and directories read without protecting their access time.
+    pub atime_unprotected: u64,
 }
 
 fn ms(since: Instant) -> u64 {
@@ -150,6 +152,14 @@ pub(super) fn finish(
 
     let interrupted = run.interrupt.any();
     let ended = chrono::Utc::now();
+    if facts.atime_unprotected > 0 {
+        run.log.warn(format!(
+            "{} files and directories were read without O_NOATIME (the kernel allows it only \
+             to their owner or root): their access times may have changed (with relatime, at \
+             most once a day)",
+            facts.atime_unprotected
+        ));
+    }
     let mut manifest = manifest(run.config, &facts, reports, ended);
     manifest.stages = stages.clone();
     manifest.status = run_status(interrupted, &manifest.collectors, &stages);
@@ -486,6 +496,8 @@ fn manifest(
         since: config.since,
         deadline_secs: config.deadline.map(|d| d.as_secs()),
         low_impact: config.low_impact,
+        atime_unprotected: facts.atime_unprotected,
+        signature: config.sign.as_ref().map(crate::archive::SigningKey::info),
         encryption: (!config.encrypt_to.is_empty()).then(|| EncryptionInfo {
             scheme: "age".into(),
             recipients: config.encrypt_to.public_keys().to_vec(),

@@ -283,6 +283,7 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
         }
     };
     archive.set_budget(budget);
+    archive.set_signer(config.sign.clone());
     archive.set_record_part_size(config.profile.archive.record_part_size.0);
 
     let mut run = Run {
@@ -313,6 +314,12 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
         run.log.info(format!(
             "archive encrypted with age to {}",
             config.encrypt_to.public_keys().join(", ")
+        ));
+    }
+    if let Some(k) = &config.sign {
+        run.log.info(format!(
+            "signing the manifest and the archive with SSH key {} (namespace irsnap)",
+            k.fingerprint()
         ));
     }
     if !identity.elevated {
@@ -357,6 +364,7 @@ pub fn run(config: &CollectConfig, interrupt: &Interrupt) -> Result<Outcome, Run
         identity,
         source: files.describe(),
         processes: shared.processes.get().cloned().unwrap_or_default(),
+        atime_unprotected: files.atime_unprotected(),
     };
     finish::finish(run, facts, collected)
 }

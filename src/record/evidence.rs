@@ -18,6 +18,21 @@ pub enum FileType {
     Other,
 }
 
+impl FileType {
+    /// What a special file (never opened: reading a FIFO blocks, a device may have side
+    /// effects) is, for the log: `a FIFO`; `None` for files, directories and links.
+    pub fn special(self) -> Option<&'static str> {
+        match self {
+            FileType::Regular | FileType::Directory | FileType::Symlink => None,
+            FileType::Fifo => Some("a FIFO"),
+            FileType::Socket => Some("a socket"),
+            FileType::CharDevice => Some("a character device"),
+            FileType::BlockDevice => Some("a block device"),
+            FileType::Other => Some("a special file"),
+        }
+    }
+}
+
 /// What `lstat` tells about a file, in portable form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileMeta {

@@ -20,7 +20,7 @@ pub use linux_log::{
 };
 pub use network::{ConnectionRecord, OwnerStatus, Protocol, SocketOwner};
 pub use powershell::{PowershellRecord, PsEventRecord, PsReadLineRecord, ScriptBlockRecord};
-pub use process::{Ancestor, HashStatus, ImageKind, ProcessRecord};
+pub use process::{Ancestor, HashStatus, ImageKind, ImageWitness, ProcessRecord};
 pub use scheduled_task::{
     ActionKind, AtDetail, CronDetail, CronScriptDetail, ParseStatus, ScheduledAction,
     ScheduledKind, ScheduledTaskRecord, ScheduledTrigger, SystemdDetail, TriggerType, UnitScope,

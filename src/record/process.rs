@@ -49,6 +49,9 @@ pub struct ProcessRecord {
     /// What could not be read and why (permission denied, vanished mid-read, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The image's identity at the snapshot (not part of the record).
+    #[serde(skip)]
+    pub witness: Option<ImageWitness>,
     /// This is irsnap itself, collecting: listed as what ran, never judged or stacked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_irsnap: bool,
@@ -86,4 +89,18 @@ pub enum HashStatus {
     Unreadable,
     NotApplicable,
     Disabled,
+    /// The process's image was another file when it was opened for hashing than at the
+    /// snapshot, or the process itself changed (exec, pid reuse): not hashed, so no record
+    /// pairs one program's path with another program's hash. `image_hash_error` says which.
+    Changed,
+}
+
+/// What the snapshot saw of a process's image, so that what is hashed later can be proven
+/// to be the same file of the same process (Linux: the image's device and inode through
+/// `/proc/<pid>/exe`, and the process's start time). Never serialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImageWitness {
+    /// The image's (device, inode), when the snapshot could take it.
+    pub image: Option<(u64, u64)>,
+    pub start_ticks: u64,
 }

@@ -17,7 +17,7 @@ pub fn html(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             // Controls (other than newline and tab) and bidi overrides/isolates (which make
             // `invoice\u{202e}fdp.exe` read `invoiceexe.pdf`) are shown as escapes.
-            c if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) => {
+            c if (c.is_control() && c != '\n' && c != '\t') || is_invisible(c) => {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => out.push(c),
@@ -42,7 +42,8 @@ pub fn markdown(s: &str) -> String {
             '/' if prev == ':' || prev == '/' => out.push_str("\\/"),
             '.' if out.ends_with("www") => out.push_str("\\."),
             '\n' | '\r' => out.push(' '),
-            c if c.is_control() || is_bidi_control(c) => {
+            // Controls, and bidi overrides and zero-width characters, as in HTML.
+            c if c.is_control() || is_invisible(c) => {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => out.push(c),
@@ -63,7 +64,7 @@ pub fn code(s: &str, in_table: bool) -> String {
         match c {
             '\n' => body.push('⏎'),
             '|' if in_table => body.push_str("\\|"),
-            c if c.is_control() || is_bidi_control(c) => {
+            c if c.is_control() || is_invisible(c) => {
                 body.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => body.push(c),
@@ -93,6 +94,17 @@ pub fn is_bidi_control(c: char) -> bool {
         c,
         '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
     )
+}
+
+/// Characters that change how the text around them reads without being seen: the bidi
+/// controls, zero-width spaces and joiners, word joiners and invisible operators, the BOM.
+/// Every output shows them as escapes (`\u{202e}`).
+pub fn is_invisible(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{180e}'
+        )
 }
 
 /// Cut a value for display, saying so.
@@ -142,6 +154,20 @@ mod tests {
         assert_eq!(code("inv\u{202e}fdp.exe", false), "`inv\\u{202e}fdp.exe`");
         assert_eq!(code("", false), "(empty)");
         assert!(!code("<script>", false).contains("&lt;"));
+    }
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_visible_in_html_and_markdown() {
+        let hostile = "C:\\Users\\a\\Temp\\invoice\u{202e}fdp.exe\u{200b}\u{2066}x\u{2069}\u{61c}";
+        for out in [html(hostile), markdown(hostile)] {
+            assert!(!out.chars().any(is_invisible), "{out:?}");
+            assert!(out.contains("invoice\\u{202e}fdp"), "{out}");
+            assert!(
+                out.contains("\\u{200b}") && out.contains("\\u{2066}"),
+                "{out}"
+            );
+            assert!(out.contains("\\u{61c}"), "{out}");
+        }
     }
 
     #[test]

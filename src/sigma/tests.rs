@@ -230,6 +230,7 @@ fn proc_record(pid: u32, ppid: u32, image: &str, cmd: &str) -> ProcessRecord {
         image_hash_status: HashStatus::NotApplicable,
         image_hash_error: None,
         image_copy: None,
+        witness: None,
         ancestry: Vec::new(),
         notes: Vec::new(),
         is_irsnap: false,

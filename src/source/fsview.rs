@@ -19,6 +19,9 @@ pub struct FsView {
     case_insensitive: bool,
     /// uid -> account name *of the evidence* (its /etc/passwd), not of the analyst's machine.
     owners: HashMap<u32, String>,
+    /// Files and directories opened without `O_NOATIME` (the kernel refuses it to a
+    /// non-owner without CAP_FOWNER): their access times may have changed.
+    atime_unprotected: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FsView {
@@ -27,7 +30,28 @@ impl FsView {
             root,
             case_insensitive,
             owners: HashMap::new(),
+            atime_unprotected: Default::default(),
         }
+    }
+
+    /// How many files and directories were opened without protecting their access time.
+    pub fn atime_unprotected(&self) -> u64 {
+        self.atime_unprotected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_atime(&self, protected: bool) {
+        if !protected {
+            self.atime_unprotected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// A directory's names, read without changing its access time where the OS allows.
+    fn names(&self, host: &Path) -> std::io::Result<os::DirNames> {
+        let (names, protected) = os::read_dir_names(host)?;
+        self.count_atime(protected);
+        Ok(names)
     }
 
     pub fn root(&self) -> &Path {
@@ -106,9 +130,10 @@ impl FsView {
 
     fn find_case_insensitive(&self, dir: &[OsString], name: &OsStr) -> Option<OsString> {
         let wanted = name.to_str()?.to_lowercase();
-        let rd = std::fs::read_dir(self.host_path(dir)).ok()?;
-        rd.filter_map(Result::ok)
-            .map(|e| e.file_name())
+        let mut names = self.names(&self.host_path(dir)).ok()?;
+        names
+            .by_ref()
+            .filter_map(Result::ok)
             .find(|n| n.to_str().is_some_and(|s| s.to_lowercase() == wanted))
     }
 
@@ -129,17 +154,17 @@ impl FsView {
 
     pub fn read_dir(&self, logical: &Path) -> Result<Vec<DirEntry>, SourceError> {
         let host = self.resolve(logical, true)?;
-        let rd = std::fs::read_dir(&host)
+        let names = self
+            .names(&host)
             .map_err(|e| SourceError::io(logical.display().to_string(), e))?;
         let mut out = Vec::new();
-        for entry in rd {
-            let entry = match entry {
-                Ok(e) => e,
-                // An entry that vanished between readdir and stat: skip it, the walk goes on.
+        for name in names {
+            let name = match name {
+                Ok(n) => n,
+                // An entry that cannot be read: skip it, the walk goes on.
                 Err(_) => continue,
             };
-            let name = entry.file_name();
-            let meta = std::fs::symlink_metadata(entry.path())
+            let meta = std::fs::symlink_metadata(host.join(&name))
                 .map(|m| self.meta(&m))
                 .map_err(|e| e.to_string());
             out.push(DirEntry {
@@ -155,11 +180,11 @@ impl FsView {
     /// listing is held here, and no entry is stat'ed (see [`FsView::entry_metadata`]).
     pub fn list_dir(&self, logical: &Path) -> Result<DirListing, SourceError> {
         let host = self.resolve(logical, true)?;
-        let rd = std::fs::read_dir(&host)
+        let names = self
+            .names(&host)
             .map_err(|e| SourceError::io(logical.display().to_string(), e))?;
-        // An entry that fails to read (vanished between readdir calls) is skipped, as in
-        // `read_dir`: the walk goes on.
-        let names = rd.filter_map(|e| e.ok().map(|e| e.file_name()));
+        // An entry that fails to read is skipped, as in `read_dir`: the walk goes on.
+        let names = names.filter_map(Result::ok);
         Ok(DirListing {
             dir: logical.to_path_buf(),
             names: Box::new(names),
@@ -209,7 +234,8 @@ impl FsView {
                 file_type: pre.file_type,
             });
         }
-        let file = os::open_evidence(host).map_err(|e| SourceError::io(shown, e))?;
+        let (file, protected) = os::open_evidence(host).map_err(|e| SourceError::io(shown, e))?;
+        self.count_atime(protected);
         let m = file.metadata().map_err(|e| SourceError::io(shown, e))?;
         let meta = self.meta(&m);
         // The path may have been swapped between the check and the open.

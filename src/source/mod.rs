@@ -46,6 +46,9 @@ pub enum SourceError {
     SymlinkOutOfScope { path: String },
     #[error("{what}: {message}")]
     Other { what: String, message: String },
+    /// The process or its image is not the one the snapshot saw (exec, pid reuse).
+    #[error("pid {pid}: image not hashed: {why}")]
+    ImageChanged { pid: u32, why: String },
 }
 
 impl SourceError {
@@ -203,6 +206,11 @@ pub trait FileSource: Send + Sync {
     fn host_facts(&self) -> HostFacts;
     /// Every user account with a home/profile on the evidence.
     fn users(&self) -> Vec<UserAccount>;
+    /// Files and directories opened so far without protecting their access time (Linux:
+    /// `O_NOATIME` refused to a non-owner without CAP_FOWNER).
+    fn atime_unprotected(&self) -> u64 {
+        0
+    }
 }
 
 /// The running host itself: what exists only while it runs. Only the live source has one.
@@ -212,6 +220,11 @@ pub trait LiveHost: Send + Sync {
     /// Open the executable image of a live process (on Linux through `/proc/<pid>/exe`, which
     /// still works when the file was deleted or lives only in memory).
     fn open_process_image(&self, process: &ProcessRecord) -> Result<OpenedFile, SourceError>;
+    /// After the image was read: the process is still the one the snapshot saw (its start
+    /// time unchanged); `Err` says why not. Where the OS gives no such proof, `Ok`.
+    fn process_unchanged(&self, _process: &ProcessRecord) -> Result<(), String> {
+        Ok(())
+    }
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError>;
     /// The variables `names` of a live process's environment, and only those: the rest of an
     /// environment holds secrets (tokens, passwords) and never leaves the source.

@@ -93,6 +93,10 @@ impl RootSource {
 }
 
 impl FileSource for RootSource {
+    fn atime_unprotected(&self) -> u64 {
+        self.view.atime_unprotected()
+    }
+
     fn describe(&self) -> SourceDescription {
         SourceDescription::OfflineRoot {
             os: self.os,

@@ -28,6 +28,10 @@ pub fn html(doc: &str) {
     let lower = doc.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "a <script> in the HTML report");
     assert!(
+        !doc.chars().any(invisible),
+        "a raw bidi or zero-width character in the HTML report"
+    );
+    assert!(
         !lower.contains("<x-evil"),
         "attacker markup in the HTML report"
     );
@@ -108,6 +112,15 @@ pub fn markdown(doc: &str) {
         !doc.chars().any(|c| c.is_control() && c != '\n'),
         "a raw control character in the Markdown report"
     );
+    assert!(
+        !doc.chars().any(invisible),
+        "a raw bidi or zero-width character in the Markdown report"
+    );
+}
+
+/// Bidi controls and zero-width characters: never raw in a report or an export.
+fn invisible(c: char) -> bool {
+    irsnap::report::escape::is_invisible(c)
 }
 
 /// The first HTML, link or image a CommonMark reader would make of `md`, if any.
@@ -168,9 +181,22 @@ pub fn csv(bytes: &[u8]) {
             header.len()
         );
         for cell in row {
+            // Under any separator (`,`, `;`, tab) no piece starts a formula (a lone `-` is
+            // not one), and nothing raw can drive a terminal or reorder text.
+            for piece in cell.split([',', ';', '\t', '\n']) {
+                let p = piece.trim_start_matches(' ');
+                assert!(
+                    p == "-" || !p.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "CSV row {}: a piece starts a formula: {}",
+                    i + 1,
+                    head(cell)
+                );
+            }
             assert!(
-                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
-                "CSV row {}: a cell starts a formula: {}",
+                !cell
+                    .chars()
+                    .any(|c| (c.is_control() && c != '\n') || invisible(c)),
+                "CSV row {}: a raw control or invisible character: {}",
                 i + 1,
                 head(cell)
             );

@@ -411,7 +411,7 @@ pub fn run_stages(shared: &Shared, guard: &mut Guard, case: &Case, g: &mut Gen, 
         return;
     };
     guard.run("verify", seed, || {
-        let report = irsnap::archive::verify::verify(&path, &Identities::none())
+        let report = irsnap::archive::verify::verify(&path, &Default::default())
             .expect("verify reads the archive");
         assert!(report.ok(), "the archive does not verify: {report:?}");
     });

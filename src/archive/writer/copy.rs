@@ -83,7 +83,7 @@ impl ArchiveWriter {
         let member_sha = outcome.copy_sha256.unwrap_or_else(|| Sha256::digest(&[]));
         self.written += member_size;
         outcome.member = Some(name.clone());
-        self.members.push(&MemberEntry {
+        self.log_member(MemberEntry {
             path: name,
             size: member_size,
             sha256: member_sha,
@@ -98,6 +98,7 @@ impl ArchiveWriter {
                 copied_from: None,
                 read_error: outcome.read_error.clone(),
             }),
+            stored_sha256: None,
         })?;
         Ok(outcome)
     }
@@ -156,7 +157,7 @@ impl ArchiveWriter {
                 whole.bytes_read, tail.bytes_read
             ));
         }
-        self.members.push(&MemberEntry {
+        self.log_member(MemberEntry {
             path: name.clone(),
             size: tail.copied,
             sha256: tail.copy_sha256.unwrap_or_else(|| Sha256::digest(&[])),
@@ -171,6 +172,7 @@ impl ArchiveWriter {
                 copied_from: Some(from),
                 read_error: read_error.clone(),
             }),
+            stored_sha256: None,
         })?;
         whole.member = Some(name);
         whole.copied = tail.copied;

@@ -15,8 +15,9 @@
 //! ([`ArchiveWriter::abort`], and [`ArchiveWriter::finish`] on failure).
 
 use super::crypt::{Recipients, Sealed};
-use super::manifest::{Manifest, MemberEntry};
+use super::manifest::{Manifest, MemberEntry, archive_comment};
 use super::names::sanitize_member;
+use super::sign::{MANIFEST_SIG_MEMBER, SigningKey};
 use crate::ids::{CollectorId, OsFamily};
 use crate::record::Sha256;
 use crate::sink::SinkError;
@@ -58,6 +59,8 @@ pub struct ArchiveWriter {
     buf: Vec<u8>,
     /// Compressed bytes of records held before a part is written.
     part_bytes: u64,
+    /// `--sign`: signs the manifest (inside) and the finished file (beside).
+    signer: Option<SigningKey>,
 }
 
 /// The finished archive.
@@ -69,6 +72,10 @@ pub struct Finished {
     pub sidecar: PathBuf,
     /// Why the sidecar could not be written, when it could not.
     pub sidecar_error: Option<String>,
+    /// `<archive>.sig`, the SSH signature over the whole file, when signed.
+    pub signature: Option<PathBuf>,
+    /// Why the signature beside the archive could not be written, when it could not.
+    pub signature_error: Option<String>,
 }
 
 impl ArchiveWriter {
@@ -125,7 +132,19 @@ impl ArchiveWriter {
             budget: None,
             buf: Vec::new(),
             part_bytes: RECORD_PART_BYTES,
+            signer: None,
         })
+    }
+
+    /// Write zip64 fields everywhere (tests reach the zip64 layout with small archives).
+    #[cfg(test)]
+    pub(crate) fn force_zip64(&mut self) {
+        self.zip.force_zip64();
+    }
+
+    /// Sign the manifest and the finished file with this key.
+    pub fn set_signer(&mut self, key: Option<SigningKey>) {
+        self.signer = key;
     }
 
     /// Records held deflated in memory before a part is written (at least 4 KiB).
@@ -221,7 +240,15 @@ impl ArchiveWriter {
             sha256,
             collector,
             original: None,
+            stored_sha256: None,
         };
+        self.log_member(entry)
+    }
+
+    /// End the member being written and list it in the manifest with the SHA-256 of its
+    /// stored bytes.
+    fn log_member(&mut self, mut entry: MemberEntry) -> Result<MemberEntry, SinkError> {
+        entry.stored_sha256 = self.zip.end_file().map_err(SinkError::Write)?;
         self.members.push(&entry)?;
         Ok(entry)
     }
@@ -249,8 +276,9 @@ impl ArchiveWriter {
             sha256,
             collector,
             original: None,
+            stored_sha256: None,
         };
-        self.members.push(&entry)?;
+        let entry = self.log_member(entry)?;
         Ok((entry, result))
     }
 
@@ -284,6 +312,7 @@ impl ArchiveWriter {
         self.end_records()?;
         let mut head = manifest.clone();
         head.members = Vec::new();
+        head.signature = self.signer.as_ref().map(SigningKey::info);
         let json = serde_json::to_vec_pretty(&head).map_err(SinkError::Serialize)?;
         // The pretty printer ends with `"members": []` and the closing brace; the member list,
         // held compressed, is streamed in its place.
@@ -293,11 +322,11 @@ impl ArchiveWriter {
                 "manifest layout: members is not the last field",
             )));
         };
+        // Stored, not deflated: its bytes in the file are the bytes the signature covers.
+        let mut options = Self::options(Some(chrono::Utc::now()), true);
+        options.method = Method::Stored;
         self.zip
-            .start_file(
-                "manifest.json",
-                Self::options(Some(chrono::Utc::now()), true),
-            )
+            .start_file("manifest.json", options)
             .map_err(SinkError::Write)?;
         self.zip.write_all(prefix).map_err(SinkError::Write)?;
         self.zip
@@ -306,11 +335,22 @@ impl ArchiveWriter {
         let members = std::mem::replace(&mut self.members, MemberLog::new());
         members.write_array(&mut self.zip)?;
         self.zip.write_all(b"\n}").map_err(SinkError::Write)?;
-        let comment = format!(
-            "{} {} triage archive; manifest.json lists every member with its SHA-256",
-            env!("CARGO_PKG_NAME"),
-            env!("CARGO_PKG_VERSION")
-        );
+        let manifest_sha = self.zip.end_file().map_err(SinkError::Write)?;
+        if let (Some(key), Some(digest)) = (&self.signer, manifest_sha) {
+            let pem = key
+                .sign_digest(&digest)
+                .map_err(|e| SinkError::Write(std::io::Error::other(e.to_string())))?;
+            let mut options = Self::options(Some(chrono::Utc::now()), false);
+            options.method = Method::Stored;
+            self.zip
+                .start_file(MANIFEST_SIG_MEMBER, options)
+                .map_err(SinkError::Write)?;
+            self.zip
+                .write_all(pem.as_bytes())
+                .map_err(SinkError::Write)?;
+        }
+        let comment = archive_comment(&head.tool);
+        let signer = self.signer.take();
         let sealed = self.zip.finish(&comment).map_err(SinkError::Write)?;
         // age's last chunk is written here: the file must not be synced or renamed before.
         let hashing = sealed.finish().map_err(SinkError::Write)?;
@@ -340,12 +380,32 @@ impl ArchiveWriter {
                 let _ = std::fs::remove_file(&sidecar);
                 e.to_string()
             });
+        // The signature over the whole file, beside it; like the sidecar, said when it fails.
+        let (signature, signature_error) = match signer {
+            None => (None, None),
+            Some(key) => {
+                let path = signature_path(&self.final_path);
+                let written = key
+                    .sign_digest(&sha256)
+                    .map_err(|e| e.to_string())
+                    .and_then(|pem| std::fs::write(&path, pem).map_err(|e| e.to_string()));
+                match written {
+                    Ok(()) => (Some(path), None),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&path);
+                        (None, Some(e))
+                    }
+                }
+            }
+        };
         Ok(Finished {
             path: self.final_path,
             sha256,
             size,
             sidecar,
             sidecar_error,
+            signature,
+            signature_error,
         })
     }
 }
@@ -356,12 +416,19 @@ pub fn sidecar_path(archive: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// `<archive>.sig`: the SSH signature over the whole archive file.
+pub fn signature_path(archive: &Path) -> PathBuf {
+    let mut s = archive.as_os_str().to_os_string();
+    s.push(".sig");
+    PathBuf::from(s)
+}
+
 mod chunks;
 mod copy;
 mod members;
 mod output;
 mod records;
-mod zipout;
+pub(super) mod zipout;
 pub use records::RECORD_PART_BYTES;
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,8 @@ impl ArchiveWriter {
         } = part;
         let bytes = enc.finish().map_err(SinkError::Write)?;
         let name = self.unique_name(name);
-        self.zip
+        let stored = self
+            .zip
             .raw_deflated(
                 &name,
                 Some(chrono::Utc::now()),
@@ -144,6 +145,7 @@ impl ArchiveWriter {
             sha256: Sha256(hasher.finalize().into()),
             collector: Some(id),
             original: None,
+            stored_sha256: Some(stored),
         })?;
         self.record_members.push(name);
         Ok(())

@@ -8,29 +8,34 @@
 //! it can feed an encryptor: members whose size is not known in advance carry a data
 //! descriptor. One deflate state is reused for every member.
 //!
+//! Every member's stored bytes (compressed, as they lie in the file) are hashed as they go
+//! out: the manifest lists that hash next to the content's, so a signed manifest binds every
+//! data byte of the archive, and `verify` (`archive/verify/zipcheck.rs`) accepts exactly the
+//! layout written here, nothing more.
+//!
 //! Format: PKWARE APPNOTE 6.3 (local headers, data descriptors, zip64 extended information,
 //! the zip64 end of central directory record and locator). Names are UTF-8 (flag bit 11).
 
 use super::chunks::Chunks;
-use crate::record::Timestamp;
+use crate::record::{Sha256, Timestamp};
 use flate2::{Compress, Compression, FlushCompress, Status};
 use std::io::{self, Write};
 
-const LOCAL_SIG: u32 = 0x0403_4b50;
-const CENTRAL_SIG: u32 = 0x0201_4b50;
-const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
-const EOCD_SIG: u32 = 0x0605_4b50;
-const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
-const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
-const ZIP64_EXTRA: u16 = 0x0001;
+pub(crate) const LOCAL_SIG: u32 = 0x0403_4b50;
+pub(crate) const CENTRAL_SIG: u32 = 0x0201_4b50;
+pub(crate) const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
+pub(crate) const EOCD_SIG: u32 = 0x0605_4b50;
+pub(crate) const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+pub(crate) const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+pub(crate) const ZIP64_EXTRA: u16 = 0x0001;
 /// General purpose flags: sizes in a data descriptor (bit 3), UTF-8 names (bit 11).
-const FLAG_DESCRIPTOR: u16 = 0x0008;
-const FLAG_UTF8: u16 = 0x0800;
+pub(crate) const FLAG_DESCRIPTOR: u16 = 0x0008;
+pub(crate) const FLAG_UTF8: u16 = 0x0800;
 /// Made by Unix (3), spec 4.5 (zip64).
-const MADE_BY: u16 = (3 << 8) | 45;
+pub(crate) const MADE_BY: u16 = (3 << 8) | 45;
 /// `-rw-r--r--`, a regular file, in the high half of the external attributes.
-const EXTERNAL_ATTRS: u32 = 0o100_644 << 16;
-const U32_MAX: u64 = 0xFFFF_FFFF;
+pub(crate) const EXTERNAL_ATTRS: u32 = 0o100_644 << 16;
+pub(crate) const U32_MAX: u64 = 0xFFFF_FFFF;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -40,7 +45,7 @@ pub enum Method {
 }
 
 impl Method {
-    fn code(self) -> u16 {
+    pub(crate) fn code(self) -> u16 {
         match self {
             Method::Stored => 0,
             Method::Deflated(_) => 8,
@@ -107,6 +112,8 @@ pub struct ZipOut<W: Write> {
     /// The deflate level `deflate` was made with (a member with another level gets a new one).
     level: u32,
     buf: Vec<u8>,
+    /// SHA-256 of the current member's stored bytes (as they lie in the file).
+    stored: sha2::Sha256,
     /// Write zip64 fields even where 32 bits would do (tests reach the zip64 paths this way).
     force_zip64: bool,
 }
@@ -188,6 +195,7 @@ impl<W: Write> ZipOut<W> {
             deflate: Compress::new(Compression::new(3), false),
             level: 3,
             buf: vec![0; 64 << 10],
+            stored: sha2::Digest::new(),
             force_zip64: false,
         }
     }
@@ -218,6 +226,7 @@ impl<W: Write> ZipOut<W> {
             (0, 0),
         );
         self.out.put(&h)?;
+        self.stored = sha2::Digest::new();
         if let Method::Deflated(level) = opts.method {
             if level != self.level {
                 self.deflate = Compress::new(Compression::new(level.min(9)), false);
@@ -250,6 +259,7 @@ impl<W: Write> ZipOut<W> {
             let consumed = (self.deflate.total_in() - before_in) as usize;
             let produced = (self.deflate.total_out() - before_out) as usize;
             input = &input[consumed..];
+            sha2::Digest::update(&mut self.stored, &self.buf[..produced]);
             self.out.put(&self.buf[..produced])?;
             let finishing = matches!(flush, FlushCompress::Finish);
             if finishing && status == Status::StreamEnd {
@@ -266,9 +276,10 @@ impl<W: Write> ZipOut<W> {
     }
 
     /// End the member being written: its deflate stream, data descriptor and directory entry.
-    pub fn end_file(&mut self) -> io::Result<()> {
+    /// Returns the SHA-256 of its stored bytes (`None` when no member was open).
+    pub fn end_file(&mut self) -> io::Result<Option<Sha256>> {
         let Some(cur) = self.current.take() else {
-            return Ok(());
+            return Ok(None);
         };
         if matches!(cur.method, Method::Deflated(_)) {
             self.deflate_out(&[], FlushCompress::Finish)?;
@@ -301,11 +312,13 @@ impl<W: Write> ZipOut<W> {
             compressed,
             size: cur.size,
             descriptor: true,
-        })
+        })?;
+        let stored = std::mem::replace(&mut self.stored, sha2::Digest::new());
+        Ok(Some(Sha256(sha2::Digest::finalize(stored).into())))
     }
 
     /// Add a member whose data is already compressed (deflated `data` of `size` bytes with
-    /// CRC-32 `crc`): sizes are known, so no data descriptor.
+    /// CRC-32 `crc`): sizes are known, so no data descriptor. Returns the SHA-256 of `data`.
     pub fn raw_deflated(
         &mut self,
         name: &str,
@@ -313,7 +326,7 @@ impl<W: Write> ZipOut<W> {
         crc: u32,
         size: u64,
         data: &[u8],
-    ) -> io::Result<()> {
+    ) -> io::Result<Sha256> {
         self.end_file()?;
         let name_len = u16::try_from(name.len()).map_err(|_| too_long("member name"))?;
         let dos = dos_time(mtime);
@@ -341,7 +354,8 @@ impl<W: Write> ZipOut<W> {
             compressed,
             size,
             descriptor: false,
-        })
+        })?;
+        Ok(Sha256::digest(data))
     }
 
     fn directory_entry(&mut self, d: Done<'_>) -> io::Result<()> {
@@ -454,7 +468,10 @@ impl<W: Write> Write for ZipOut<W> {
         cur.size += data.len() as u64;
         let method = cur.method;
         match method {
-            Method::Stored => self.out.put(data)?,
+            Method::Stored => {
+                sha2::Digest::update(&mut self.stored, data);
+                self.out.put(data)?
+            }
             Method::Deflated(_) => self.deflate_out(data, FlushCompress::None)?,
         }
         Ok(data.len())

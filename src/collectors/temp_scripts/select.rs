@@ -67,6 +67,11 @@ impl Run<'_, '_> {
             let typed = ext.as_deref().and_then(detect::type_for_extension);
             return sel(false, exec || typed.is_some_and(detect::is_runnable));
         }
+        // Too short to hold any magic (`#!` and `MZ` are the shortest): not opened at all,
+        // so its access time is not touched for nothing.
+        if f.meta.size < 2 {
+            return None;
+        }
         let kind = self.magic(f, out)?;
         sel(true, exec || detect::is_runnable(kind))
     }

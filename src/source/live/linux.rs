@@ -2,15 +2,18 @@
 //! `/proc` and `/etc`, accounts from `/etc/passwd` plus `/home`.
 //! Reference: proc(5) (`/proc/<pid>/stat` field numbers, `exe`, `cmdline`, `status`).
 
-use crate::record::{HashStatus, ImageKind, ProcessRecord, Timestamp};
+use crate::record::{HashStatus, ImageKind, ImageWitness, ProcessRecord, Timestamp};
 use crate::source::accounts::{passwd_accounts, unix_users};
-use crate::source::{FsView, HostFacts, OpenedFile, SourceError, UserAccount};
+use crate::source::{FsView, HostFacts, SourceError, UserAccount};
 use base64::Engine;
 use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+mod image;
+pub use image::{open_process_image, process_unchanged};
 
 /// PF_KTHREAD from include/linux/sched.h: the task is a kernel thread.
 const PF_KTHREAD: u64 = 0x0020_0000;
@@ -247,6 +250,19 @@ fn read_process(
         }
     };
 
+    // The image's identity, taken around reading its path: equal before and after, the path
+    // read belongs to that file (an exec in between would change it).
+    let identity = |notes: &mut Vec<String>| {
+        std::fs::metadata(format!("{base}/exe"))
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| {
+                if !is_vanished(&e) && e.kind() != std::io::ErrorKind::PermissionDenied {
+                    notes.push(format!("image identity unreadable: {e}"));
+                }
+            })
+            .ok()
+    };
+    let before = (!kernel_thread).then(|| identity(&mut notes)).flatten();
     let (image_path, image_kind) = if kernel_thread {
         (None, ImageKind::None)
     } else {
@@ -266,6 +282,20 @@ fn read_process(
             }
         }
     };
+
+    let after = (!kernel_thread).then(|| identity(&mut notes)).flatten();
+    let image = match (before, after) {
+        (Some(b), Some(a)) if a == b => Some(a),
+        (Some(_), Some(_)) => {
+            notes.push("the image changed while the snapshot read it (exec)".into());
+            None
+        }
+        _ => None,
+    };
+    let witness = (!kernel_thread).then_some(ImageWitness {
+        image,
+        start_ticks: stat.start_ticks,
+    });
 
     let cwd = if kernel_thread {
         None
@@ -319,6 +349,7 @@ fn read_process(
         image_hash_status: HashStatus::NotApplicable,
         image_hash_error: None,
         image_copy: None,
+        witness,
         ancestry: Vec::new(),
         notes,
         is_irsnap: pid == std::process::id(),
@@ -384,28 +415,6 @@ fn mapped_files_from(maps: &str) -> Vec<String> {
         }
     }
     out
-}
-
-/// `/proc/<pid>/exe` is a kernel "magic link": opening it reaches the image even when it
-/// was deleted or exists only in memory, so it is followed on purpose (not by name).
-pub fn open_process_image(view: &FsView, p: &ProcessRecord) -> Result<OpenedFile, SourceError> {
-    let path = format!("/proc/{}/exe", p.pid);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| SourceError::io(path.clone(), e))?;
-    let m = file
-        .metadata()
-        .map_err(|e| SourceError::io(path.clone(), e))?;
-    let meta = view.meta(&m);
-    if meta.file_type != crate::source::FileType::Regular {
-        return Err(SourceError::NotRegular {
-            path,
-            file_type: meta.file_type,
-        });
-    }
-    Ok(OpenedFile::new(file, meta))
 }
 
 #[cfg(test)]

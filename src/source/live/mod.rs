@@ -48,6 +48,10 @@ impl Default for LiveSource {
 }
 
 impl FileSource for LiveSource {
+    fn atime_unprotected(&self) -> u64 {
+        self.view.atime_unprotected()
+    }
+
     fn describe(&self) -> SourceDescription {
         SourceDescription::Live { os: self.os() }
     }
@@ -121,6 +125,10 @@ impl LiveHost for LiveSource {
     #[cfg(target_os = "linux")]
     fn process_mapped_files(&self, pid: u32) -> Result<Vec<String>, SourceError> {
         platform::process_mapped_files(pid)
+    }
+
+    fn process_unchanged(&self, process: &ProcessRecord) -> Result<(), String> {
+        platform::process_unchanged(process)
     }
 
     fn connections(&self) -> Result<Vec<RawSocket>, SourceError> {

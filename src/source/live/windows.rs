@@ -252,6 +252,7 @@ pub fn processes(_view: &FsView) -> Result<Vec<ProcessRecord>, SourceError> {
                 image_hash_status: HashStatus::NotApplicable,
                 image_hash_error: None,
                 image_copy: None,
+                witness: None,
                 ancestry: Vec::new(),
                 notes,
                 is_irsnap: pid == std::process::id(),
@@ -295,6 +296,12 @@ fn join_windows_args(argv: &[String]) -> String {
         out.push('"');
     }
     out
+}
+
+/// No witness of a process's identity is taken on Windows yet (its image handle and
+/// creation time would be): nothing to compare, so nothing is dropped.
+pub fn process_unchanged(_p: &ProcessRecord) -> Result<(), String> {
+    Ok(())
 }
 
 /// The image through its path, opened with full sharing (see `os::open_evidence`): a

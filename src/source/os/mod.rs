@@ -3,12 +3,12 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub use unix::{file_meta, open_evidence};
+pub use unix::{DirNames, file_meta, open_evidence, read_dir_names};
 
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-pub use windows::{file_meta, open_evidence};
+pub use windows::{DirNames, file_meta, open_evidence, read_dir_names};
 
 #[cfg(not(any(unix, windows)))]
 compile_error!("irsnap supports Unix and Windows targets");

@@ -10,12 +10,25 @@ const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
 
 /// Open read-only with full sharing, so files the OS holds open (event logs, registry hives
 /// in use) can still be read, and without following a final reparse point.
-pub fn open_evidence(path: &Path) -> std::io::Result<File> {
+/// The flag: whether the access time is protected. On Windows, last-access updates are the
+/// volume's policy (NtfsDisableLastAccessUpdate, on by default since Vista), not a flag of
+/// the open: reported as protected, as README says.
+pub fn open_evidence(path: &Path) -> std::io::Result<(File, bool)> {
     OpenOptions::new()
         .read(true)
         .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
         .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
         .open(path)
+        .map(|f| (f, true))
+}
+
+/// Names of a directory as they are read.
+pub type DirNames = Box<dyn Iterator<Item = std::io::Result<std::ffi::OsString>> + Send>;
+
+/// The names in a directory; the flag as for [`open_evidence`].
+pub fn read_dir_names(path: &Path) -> std::io::Result<(DirNames, bool)> {
+    let rd = std::fs::read_dir(path)?;
+    Ok((Box::new(rd.map(|e| e.map(|e| e.file_name()))), true))
 }
 
 pub fn file_meta(m: &Metadata) -> FileMeta {
