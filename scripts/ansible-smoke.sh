@@ -6,10 +6,13 @@
 #
 # Idempotent (the venv is reused). When ansible cannot be installed (no network, no venv
 # module) it prints a loud SKIPPED and exits 0; a playbook or verification failure exits 1.
-# Env: IRSNAP_BIN (binary to roll out; default target/release/irsnap, else target/debug),
+# Env: IRSNAP_BIN (binary to roll out; default: the static musl binary CI ships, from
+#      scripts/build-static.sh; the host release or debug build when musl cannot be had),
 #      IRSNAP_SMOKE_PROFILE (default triage), IRSNAP_SMOKE_DEADLINE (default 120s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# lib.sh defines its own skip/die; this script's own skip below replaces it.
+source scripts/lib.sh
 
 skip() {
   echo "=================================================================" >&2
@@ -23,7 +26,7 @@ fail() {
 }
 
 t0=$(date +%s)
-VENV=target/ansible-venv
+VENV=$TARGET_DIR/ansible-venv
 if [ ! -x "$VENV/bin/ansible-playbook" ]; then
   rm -rf "$VENV"
   python3 -m venv "$VENV" >/dev/null 2>&1 || skip "python3 -m venv is not available"
@@ -38,25 +41,32 @@ t1=$(date +%s)
 
 BIN=${IRSNAP_BIN:-}
 if [ -z "$BIN" ]; then
-  for c in target/release/irsnap target/debug/irsnap; do
-    if [ -x "$c" ]; then BIN=$c; break; fi
-  done
+  # What a responder would copy onto the hosts: the static binary (a no-op when CI's
+  # build-static.sh step built it already).
+  if out=$(scripts/build-static.sh linux 2>&1) && ! grep -q '^SKIPPED' <<<"$out"; then
+    BIN=$TARGET_DIR/x86_64-unknown-linux-musl/release/irsnap
+  else
+    echo "$out" | tail -3 >&2
+    for c in "$TARGET_DIR/release/irsnap" "$TARGET_DIR/debug/irsnap"; do
+      if [ -x "$c" ]; then BIN=$c; break; fi
+    done
+  fi
 fi
 if [ -z "$BIN" ]; then
   cargo build --locked -q || fail "cargo build"
-  BIN=target/debug/irsnap
+  BIN=$TARGET_DIR/debug/irsnap
 fi
 BIN=$(realpath "$BIN")
 echo "rolling out $BIN"
 
-# Everything of this run lives under target/ (not /tmp, which the live collection walks).
-WORK=$(mktemp -d "$PWD/target/ansible-smoke.XXXXXX")
+# Everything of this run lives under the target dir (not /tmp, which the live collection walks).
+WORK=$(mktemp -d "$TARGET_DIR/ansible-smoke.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/remote" "$WORK/controller" "$WORK/ansible-home"
 
 # The "remote" is this machine: run modules with the venv's Python rather than whatever
 # interpreter discovery finds (pyenv shims for absent versions fool it).
-extra=(-e "ansible_python_interpreter=$PWD/$VENV/bin/python")
+extra=(-e "ansible_python_interpreter=$(realpath "$VENV")/bin/python")
 # Root without sudo (containers): `su` to root needs no password.
 if ! command -v sudo >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then

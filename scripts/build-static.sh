@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the static release binaries a responder copies onto a suspect host, and prove they
 # are static:
-#   linux   -> target/x86_64-unknown-linux-musl/release/irsnap   (`file`: statically linked)
-#   windows -> target/x86_64-pc-windows-gnu/release/irsnap.exe  (imports only system DLLs)
+#   linux   -> $TARGET_DIR/x86_64-unknown-linux-musl/release/irsnap   (`file`: statically linked)
+#   windows -> $TARGET_DIR/x86_64-pc-windows-gnu/release/irsnap.exe  (imports only system DLLs)
+# ($TARGET_DIR: CARGO_TARGET_DIR, else target/.)
 #
 # Usage: scripts/build-static.sh [linux|windows|all]   (default: all)
 # Installs what it needs (musl-tools, gcc-mingw-w64-x86-64, rustup targets). When a package
@@ -32,7 +33,7 @@ prepare_linux() {
 }
 
 check_linux() {
-    local bin="target/$LINUX_TARGET/$PROFILE/irsnap"
+    local bin="$TARGET_DIR/$LINUX_TARGET/$PROFILE/irsnap"
     local desc
     desc="$(file -b "$bin")"
     echo "$bin: $desc"
@@ -51,7 +52,7 @@ prepare_windows() {
 }
 
 check_windows() {
-    local exe="target/$WINDOWS_TARGET/$PROFILE/irsnap.exe"
+    local exe="$TARGET_DIR/$WINDOWS_TARGET/$PROFILE/irsnap.exe"
     local dlls
     dlls="$(x86_64-w64-mingw32-objdump -p "$exe" | awk '/DLL Name:/ { print $3 }' | sort -u)"
     echo "$exe imports:"

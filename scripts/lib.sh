@@ -3,6 +3,15 @@
 # when something cannot be had it says "SKIPPED: ..." loudly and exits 0 rather than fail.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Where cargo puts builds: CARGO_TARGET_DIR when set (relative to the repo, as cargo reads
+# it), else the repo's target/. Scratch directories go under it too, never under /tmp: the
+# live collections in the tests and smoke runs walk /tmp and would collect them.
+case "${CARGO_TARGET_DIR:-}" in
+    "") TARGET_DIR="$REPO_ROOT/target" ;;
+    /*) TARGET_DIR="$CARGO_TARGET_DIR" ;;
+    *) TARGET_DIR="$REPO_ROOT/$CARGO_TARGET_DIR" ;;
+esac
+mkdir -p "$TARGET_DIR"
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 

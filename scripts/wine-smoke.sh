@@ -30,7 +30,7 @@ if [ -z "$EXE" ]; then
     out="$(scripts/build-static.sh windows)"
     echo "$out"
     grep -q '^SKIPPED' <<<"$out" && skip "wine smoke test: irsnap.exe could not be built"
-    EXE="$REPO_ROOT/target/x86_64-pc-windows-gnu/release/irsnap.exe"
+    EXE="$TARGET_DIR/x86_64-pc-windows-gnu/release/irsnap.exe"
 fi
 LINUX="${IRSNAP_LINUX:-}"
 if [ -z "$LINUX" ]; then
@@ -40,15 +40,15 @@ if [ -z "$LINUX" ]; then
     echo "$out"
     if grep -q '^SKIPPED' <<<"$out"; then
         cargo build --release >&2
-        LINUX="$REPO_ROOT/target/release/irsnap"
+        LINUX="$TARGET_DIR/release/irsnap"
     else
-        LINUX="$REPO_ROOT/target/x86_64-unknown-linux-musl/release/irsnap"
+        LINUX="$TARGET_DIR/x86_64-unknown-linux-musl/release/irsnap"
     fi
 fi
 [ -f "$EXE" ] || die "no irsnap.exe at $EXE"
 [ -x "$LINUX" ] || die "no Linux irsnap at $LINUX"
 
-WORK="$(mktemp -d /tmp/irsnap-wine.XXXXXX)"
+WORK="$(mktemp -d "$TARGET_DIR/irsnap-wine.XXXXXX")"
 cleanup() {
     wine_teardown
     if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi

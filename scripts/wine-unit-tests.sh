@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 rust_target_need x86_64-pc-windows-gnu || skip "wine unit tests: rust target x86_64-pc-windows-gnu unavailable"
-WORK="$(mktemp -d /tmp/irsnap-wine-tests.XXXXXX)"
+WORK="$(mktemp -d "$TARGET_DIR/irsnap-wine-tests.XXXXXX")"
 trap 'wine_teardown; rm -rf "$WORK"' EXIT
 wine_setup "$WORK"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$WINE"
