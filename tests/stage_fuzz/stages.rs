@@ -631,9 +631,7 @@ pub fn text_case(guard: &mut Guard, seed: u64) {
         // Plain text reads back exactly out of its code span.
         let plain = !s.is_empty()
             && !s.trim().is_empty()
-            && !s
-                .chars()
-                .any(|c| c.is_control() || escape::is_bidi_control(c));
+            && !s.chars().any(|c| c.is_control() || escape::is_invisible(c));
         if plain {
             let code = escape::code(&s, false);
             let read: String = pulldown_cmark::Parser::new(&code)
