@@ -3,6 +3,7 @@
 
 use super::escape::{MAX_SHOWN, html as esc, shorten};
 use super::{Finding, ReportData, Severity};
+use super::{source_text, when};
 use crate::detect::{RuleSummary, rule_summaries};
 use crate::outcome::CollectorStatus;
 use crate::record::ProcessRecord;
@@ -49,27 +50,6 @@ fn value(s: &str, whole_in: &str) -> String {
 
 fn row(out: &mut String, k: &str, v: &str) {
     let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), v);
-}
-
-/// A time as a responder reads it: seconds, UTC.
-fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
-}
-
-fn source_text(m: &crate::archive::manifest::Manifest) -> String {
-    use crate::record::SourceDescription as S;
-    match &m.source {
-        S::Live { os } => format!("live host ({})", os.as_str()),
-        S::OfflineRoot {
-            os,
-            path,
-            os_detected,
-        } => format!(
-            "offline root {path} ({}{})",
-            os.as_str(),
-            if *os_detected { "" } else { ", assumed" }
-        ),
-    }
 }
 
 fn summary(out: &mut String, d: &ReportData) {
@@ -125,7 +105,7 @@ fn summary(out: &mut String, d: &ReportData) {
         }
     );
     row(out, "Collected by", &esc(&who));
-    row(out, "Source", &esc(&source_text(m)));
+    row(out, "Source", &esc(&source_text(m, str::to_string)));
     row(
         out,
         "Profile",
@@ -186,7 +166,7 @@ fn verdict(
         "<section id=\"verdict\"><p><strong>{}</strong> · {} · collected {} · status \
          <span class=\"{}\">{}</span></p>",
         esc(m.host.hostname.as_deref().unwrap_or("(unknown host)")),
-        esc(&source_text(m)),
+        esc(&source_text(m, str::to_string)),
         esc(&when(&m.started)),
         match m.status {
             crate::outcome::RunStatus::Complete => "ok",

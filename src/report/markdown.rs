@@ -5,7 +5,7 @@
 //! our own text is escaped only where a character could start markup.
 
 use super::escape::{code, markdown as esc, shorten};
-use super::{Finding, ReportData, Severity};
+use super::{Finding, ReportData, Severity, source_text, when};
 use crate::detect::rule_summaries;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -16,11 +16,6 @@ const MAX_MD: usize = 500;
 const TOP_RULES: usize = 10;
 /// Findings written per rule; the rest are counted and in `findings.jsonl`.
 const PER_RULE: usize = 20;
-
-/// A time as a responder reads it: seconds, UTC.
-fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
-}
 
 /// A value in a code span, cut to `MAX_MD` characters with a note when it was longer.
 fn val(s: &str) -> String {
@@ -34,23 +29,6 @@ fn val(s: &str) -> String {
         );
     }
     out
-}
-
-fn source_text(m: &crate::archive::manifest::Manifest) -> String {
-    use crate::record::SourceDescription as S;
-    match &m.source {
-        S::Live { os } => format!("live host ({})", os.as_str()),
-        S::OfflineRoot {
-            os,
-            path,
-            os_detected,
-        } => format!(
-            "offline root {} ({}{})",
-            code(path, false),
-            os.as_str(),
-            if *os_detected { "" } else { ", assumed" }
-        ),
-    }
 }
 
 /// Who, when and where of a finding, on one line.
@@ -145,7 +123,7 @@ pub fn render_markdown(d: &ReportData) -> String {
             1 => " (1 gap, see Coverage)".into(),
             n => format!(" ({n} gaps, see Coverage)"),
         },
-        source_text(m),
+        source_text(m, |p| code(p, false)),
         when(&m.started),
         when(&m.ended)
     );

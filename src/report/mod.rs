@@ -21,6 +21,30 @@ pub struct ReportData {
     pub findings: Vec<Finding>,
 }
 
+/// A time as a responder reads it: seconds, UTC.
+pub(crate) fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+/// Where the evidence came from, in words; `path` formats an offline root's path (plain for
+/// HTML, which escapes the whole text; a code span for Markdown).
+pub(crate) fn source_text(m: &Manifest, path: impl Fn(&str) -> String) -> String {
+    use crate::record::SourceDescription as S;
+    match &m.source {
+        S::Live { os } => format!("live host ({})", os.as_str()),
+        S::OfflineRoot {
+            os,
+            path: p,
+            os_detected,
+        } => format!(
+            "offline root {} ({}{})",
+            path(p),
+            os.as_str(),
+            if *os_detected { "" } else { ", assumed" }
+        ),
+    }
+}
+
 impl ReportData {
     /// Pids of processes a finding points at (by their line in `records/processes.jsonl`).
     pub fn flagged_pids(&self) -> std::collections::HashMap<u32, Severity> {
