@@ -222,6 +222,90 @@ pub fn preload(p: &PreloadRecord, at: RecordAt, out: &mut Vec<Observation>) {
             .image(p.image.clone())
             .pids(p.pid, None)
             .user(p.user.clone())
-            .details(p.value.clone()),
+            // A mapped object deleted since it was loaded says so where rules can see it.
+            .details(if p.deleted {
+                Some("deleted".to_string())
+            } else {
+                p.value.clone()
+            }),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::CollectorId;
+
+    fn mapped(path: &str, deleted: bool) -> Vec<&'static str> {
+        let rec = PreloadRecord {
+            source: PreloadSource::MappedObject,
+            user_writable: true,
+            deleted,
+            path: path.to_string(),
+            exists: None,
+            sha256: None,
+            value: None,
+            line_number: None,
+            pid: Some(4242),
+            process_name: Some("sshd".into()),
+            image: Some("/usr/sbin/sshd".into()),
+            user: Some("root".into()),
+            source_path: "/proc/4242/maps".into(),
+            source_member: None,
+            timestamp: None,
+        };
+        let at = RecordAt {
+            collector: CollectorId::Preload,
+            part: 1,
+            line: 1,
+        };
+        let mut obs = Vec::new();
+        preload(&rec, at, &mut obs);
+        let engine = crate::detect::Engine::builtin().unwrap();
+        let mut ids: Vec<&'static str> = engine
+            .run(&obs)
+            .iter()
+            .map(|f| match f.rule_id.as_str() {
+                "preload-mapped-temp" => "temp",
+                "preload-mapped-user-writable" => "home",
+                _ => "other",
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn mapped_objects_are_judged_by_where_they_live() {
+        assert_eq!(mapped("/dev/shm/.x/libhide.so", false), ["temp"]);
+        assert_eq!(mapped("/tmp/libx.so.1", false), ["temp"]);
+        // Deleted since it was loaded: high wherever it was.
+        assert_eq!(mapped("/home/alice/.cache/libx.so", true), ["temp"]);
+        // A home or hidden directory: low, unless it is a per-user toolchain.
+        assert_eq!(
+            mapped("/home/alice/.local/share/.x/libhook.so", false),
+            ["home"]
+        );
+        assert!(
+            mapped(
+                "/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/lib/librustc_driver.so",
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            mapped(
+                "/home/bob/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0",
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            mapped(
+                "/home/bob/proj/.venv/lib/python3.11/site-packages/x.so",
+                false
+            )
+            .is_empty()
+        );
+    }
 }
