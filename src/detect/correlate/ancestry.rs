@@ -73,41 +73,66 @@ fn apply_parent(o: &mut Observation, parent: Option<(String, Option<String>)>, n
 
 /// Characters of a parent's command line the index keeps (rules read the start of it; the
 /// parent's own event carries it whole).
-const INDEX_COMMAND_CHARS: usize = 512;
+const INDEX_COMMAND_CHARS: usize = 256;
 
 /// What a logged process creation leaves for its children: Sysmon ProcessGuid → parent
 /// guid, image and command line. Bounded: past `cap` guids the oldest are forgotten, so a log
 /// of millions of events costs a fixed amount of memory (a child logged long after its parent
 /// then loses the parent's details, never the event).
 pub struct GuidIndex {
-    map: HashMap<String, GuidFacts>,
-    order: VecDeque<String>,
+    map: HashMap<Key, GuidFacts>,
+    order: VecDeque<Key>,
     cap: usize,
 }
 
+/// A process's key in the index, 8 bytes: a pid with the top bit set, or a 63-bit hash of the
+/// lower-cased ProcessGuid. (A hash, not the text: the index holds up to its cap of them twice,
+/// and a log of process starts must cost little per event. Two guids colliding in 63 bits
+/// among the cap's worth is not a practical concern.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key(u64);
+
+const PID_KEY: u64 = 1 << 63;
+
+impl Key {
+    fn guid(g: &str) -> Key {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(g.to_ascii_lowercase());
+        Key(h & !PID_KEY)
+    }
+
+    fn pid(pid: u32) -> Key {
+        Key(PID_KEY | u64::from(pid))
+    }
+
+    fn is_pid(self) -> bool {
+        self.0 & PID_KEY != 0
+    }
+}
+
 struct GuidFacts {
-    parent: Option<String>,
-    image: Option<String>,
-    command_line: Option<String>,
+    parent: Option<Key>,
+    image: Option<Box<str>>,
+    command_line: Option<Box<str>>,
     time: Option<crate::record::Timestamp>,
 }
 
-/// The key of a process event: its Sysmon ProcessGuid, else (Security 4688, which logs no
-/// guid) its process id. A pid key only joins a parent logged no later than the child, since
-/// Windows reuses pids.
-fn own_key(o: &Observation) -> Option<String> {
+/// The key of a process event: its Sysmon ProcessGuid, else (Security 4688, auditd execve,
+/// which log no guid) its process id. A pid key only joins a parent logged no later than the
+/// child, since pids are reused.
+fn own_key(o: &Observation) -> Option<Key> {
     match (&o.process_guid, o.pid) {
-        (Some(g), _) => Some(g.to_ascii_lowercase()),
-        (None, Some(pid)) => Some(format!("pid:{pid}")),
+        (Some(g), _) => Some(Key::guid(g)),
+        (None, Some(pid)) => Some(Key::pid(pid)),
         (None, None) => None,
     }
 }
 
-fn parent_key(o: &Observation) -> Option<String> {
+fn parent_key(o: &Observation) -> Option<Key> {
     match (&o.parent_process_guid, &o.process_guid, o.ppid) {
-        (Some(g), _, _) => Some(g.to_ascii_lowercase()),
+        (Some(g), _, _) => Some(Key::guid(g)),
         // A Sysmon event without a parent guid has none to join by pid either.
-        (None, None, Some(ppid)) if ppid != 0 => Some(format!("pid:{ppid}")),
+        (None, None, Some(ppid)) if ppid != 0 => Some(Key::pid(ppid)),
         _ => None,
     }
 }
@@ -132,13 +157,13 @@ impl GuidIndex {
         let facts = GuidFacts {
             parent: parent_key(o),
             time: o.timestamp,
-            image: o.image.clone(),
-            command_line: o
-                .command_line
-                .as_ref()
-                .map(|c| c.chars().take(INDEX_COMMAND_CHARS).collect()),
+            image: o.image.as_deref().map(Box::from),
+            command_line: o.command_line.as_ref().map(|c| {
+                let cut: String = c.chars().take(INDEX_COMMAND_CHARS).collect();
+                cut.into_boxed_str()
+            }),
         };
-        if self.map.insert(guid.clone(), facts).is_none() {
+        if self.map.insert(guid, facts).is_none() {
             self.order.push_back(guid);
             while self.order.len() > self.cap {
                 if let Some(old) = self.order.pop_front() {
@@ -154,7 +179,7 @@ impl GuidIndex {
         if o.kind != ObservationKind::NetworkConnection || !o.ancestry.is_empty() {
             return;
         }
-        let Some(guid) = o.process_guid.as_ref().map(|g| g.to_ascii_lowercase()) else {
+        let Some(guid) = o.process_guid.as_deref().map(Key::guid) else {
             return;
         };
         let Some(own) = self.map.get(&guid) else {
@@ -164,11 +189,11 @@ impl GuidIndex {
             && let Some(img) = &own.image
         {
             o.image_name = Some(image_name(img));
-            o.image = Some(img.clone());
+            o.image = Some(img.to_string());
         }
         let mut seen = vec![guid];
         let mut names = Vec::new();
-        let mut next = own.parent.clone();
+        let mut next = own.parent;
         while names.len() < MAX_DEPTH {
             let Some(g) = next.take() else { break };
             if seen.contains(&g) {
@@ -178,7 +203,7 @@ impl GuidIndex {
             if let Some(img) = &facts.image {
                 names.push(image_name(img));
             }
-            next = facts.parent.clone();
+            next = facts.parent;
             seen.push(g);
         }
         o.ancestry = names;
@@ -190,7 +215,7 @@ impl GuidIndex {
             return;
         }
         let own = own_key(o);
-        let mut seen: Vec<String> = own.into_iter().collect();
+        let mut seen: Vec<Key> = own.into_iter().collect();
         let mut chain: Vec<&GuidFacts> = Vec::new();
         let mut next = parent_key(o);
         let mut child_time = o.timestamp;
@@ -200,7 +225,7 @@ impl GuidIndex {
                 break;
             }
             let Some(facts) = self.map.get(&g) else { break };
-            if g.starts_with("pid:")
+            if g.is_pid()
                 && let (Some(parent), Some(child)) = (facts.time, child_time)
                 && parent > child
             {
@@ -210,7 +235,7 @@ impl GuidIndex {
             child_time = facts.time.or(child_time);
             seen.push(g);
             chain.push(facts);
-            next = facts.parent.clone();
+            next = facts.parent;
         }
         if chain.len() <= o.ancestry.len() && o.parent_image.is_some() {
             return;
@@ -219,9 +244,14 @@ impl GuidIndex {
             .iter()
             .filter_map(|f| f.image.as_deref().map(image_name))
             .collect();
-        let parent = chain
-            .first()
-            .and_then(|f| f.image.clone().map(|img| (img, f.command_line.clone())));
+        let parent = chain.first().and_then(|f| {
+            f.image.as_deref().map(|img| {
+                (
+                    img.to_string(),
+                    f.command_line.as_deref().map(str::to_string),
+                )
+            })
+        });
         apply_parent(o, parent, names);
     }
 }
